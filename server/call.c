@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Calls: routing (trunk ACL, DID, capacity, media) and the slot table (see call.h).
+ *
+ * Order of checks on an initial INVITE, each with its answer:
+ *   1. source address in no trunk's sources          → 403 Forbidden
+ *   2. dialled number (Request-URI, else To) unknown,
+ *      or bound to another trunk                      → 404 Not Found
+ *   3. draining (SIGTERM) or every slot in use         → 503 + Retry-After
+ *   4. no acceptable stream in the SDP offer           → 488 Not Acceptable Here
+ *   5. otherwise take a slot, attach it to a media worker, answer 200.
+ * ACL before DID so that strangers learn nothing about which numbers exist.
+ */
+#include "call.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct call {
+    struct call *next_free;
+    int slot;
+    bool is_in_use;
+    bool is_attached; /* chan belongs to a media worker until it replies RELEASED */
+    struct ua_call *ua; /* NULL once the dialog ended */
+    int worker;
+    char call_id[128];
+    char did[CFG_NUMBER_LEN];
+    char caller[64];
+    char trunk[CFG_NAME_LEN];
+    enum cfg_reinvite reinvite;
+    int reinvite_delay_ms;
+    bool t38_enabled;
+    struct ua_media_desc media; /* SIP thread's view */
+    struct timespec started;    /* monotonic, for the duration in the end-of-call line */
+    struct media_chan chan;     /* owned by the media worker while attached */
+};
+
+struct call_table {
+    const struct cfg *cfg;
+    struct cfg_routes *routes;
+    struct media_pool *media;
+    struct mq *sip_q;
+    struct mq *main_q;
+    struct ua *ua;
+    bool is_draining;
+    bool is_idle_posted;
+    int nactive; /* slots in use */
+    struct call *free;
+    struct call *calls; /* cfg->max_channels slots */
+};
+
+static void
+release_slot(struct call_table *t, struct call *call)
+{
+    call->is_in_use = false;
+    call->is_attached = false;
+    call->ua = NULL;
+    call->next_free = t->free;
+    t->free = call;
+    t->nactive--;
+}
+
+static void
+check_idle(struct call_table *t)
+{
+    if (!t->is_draining || t->nactive > 0 || t->is_idle_posted)
+        return;
+    struct mq_msg msg = {.type = MAIN_MSG_IDLE};
+    if (mq_send(t->main_q, &msg) == 0)
+        t->is_idle_posted = true;
+}
+
+static bool
+source_to_in6(const struct sockaddr *sa, struct in6_addr *ret)
+{
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET6) {
+        *ret = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return true;
+    }
+    if (sa->sa_family == AF_INET) {
+        memset(ret, 0, sizeof(*ret));
+        ret->s6_addr[10] = 0xff;
+        ret->s6_addr[11] = 0xff;
+        memcpy(&ret->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return true;
+    }
+    return false;
+}
+
+static const struct cfg_number *
+find_did(const struct cfg_routes *routes, const struct cfg_trunk *trunk, const char *user,
+         char *ret_digits, size_t size)
+{
+    if (!user || !*user || cfg_normalize_number(user, ret_digits, size) < 0)
+        return NULL;
+    return cfg_find_number(routes, ret_digits, trunk->country_code);
+}
+
+static void
+format_source(const struct sockaddr *sa, char *buf, size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    }
+    snprintf(buf, size, "%s:%d", host, port);
+}
+
+static void
+on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
+{
+    struct call_table *t = data;
+    const struct cfg *cfg = t->cfg;
+    char src[INET6_ADDRSTRLEN + 8];
+    struct in6_addr addr;
+
+    format_source(inv->source, src, sizeof(src));
+
+    const struct cfg_trunk *trunk =
+        source_to_in6(inv->source, &addr) ? cfg_find_trunk(t->routes, &addr) : NULL;
+    if (!trunk) {
+        log_info("call %s from %s: source in no trunk: 403", inv->call_id, src);
+        ret->status = 403;
+        return;
+    }
+
+    char did[CFG_NUMBER_LEN];
+    const struct cfg_number *num = find_did(t->routes, trunk, inv->request_user, did, sizeof(did));
+    if (!num)
+        num = find_did(t->routes, trunk, inv->to_user, did, sizeof(did));
+    if (!num || (num->trunk >= 0 && &t->routes->trunks[num->trunk] != trunk)) {
+        log_info("call %s from %s (trunk %s): number '%s' not ours: 404", inv->call_id, src,
+                 trunk->name, inv->request_user);
+        ret->status = 404;
+        return;
+    }
+
+    if (t->is_draining || !t->free) {
+        log_info("call %s to %s: %s: 503", inv->call_id, num->number,
+                 t->is_draining ? "draining" : "all channels busy");
+        ret->status = 503;
+        ret->retry_after_s = cfg->retry_after_s;
+        return;
+    }
+
+    ret->prefs = cfg->sdp;
+    if (!trunk->t38_enabled)
+        ret->prefs.t38_enabled = false;
+    if (inv->offer) {
+        int r = ua_sdp_negotiate(inv->offer, &ret->prefs, &ret->media);
+        if (r < 0) {
+            log_info("call %s to %s: no acceptable media in offer: 488", inv->call_id,
+                     num->number);
+            ret->status = 488;
+            return;
+        }
+    }
+
+    struct call *call = t->free;
+    t->free = call->next_free;
+    t->nactive++;
+    *call = (struct call){
+        .slot = call->slot,
+        .is_in_use = true,
+        .ua = inv->call,
+        .worker = call->slot % media_workers(t->media),
+        .reinvite = trunk->t38_reinvite,
+        .reinvite_delay_ms = trunk->t38_reinvite_delay_ms,
+        .t38_enabled = ret->prefs.t38_enabled,
+        .media = ret->media,
+    };
+    (void)clock_gettime(CLOCK_MONOTONIC, &call->started);
+    snprintf(call->call_id, sizeof(call->call_id), "%s", inv->call_id);
+    snprintf(call->did, sizeof(call->did), "%s", num->number);
+    snprintf(call->caller, sizeof(call->caller), "%s", inv->from_user);
+    snprintf(call->trunk, sizeof(call->trunk), "%s", trunk->name);
+
+    /* Each slot owns an even port and the next one (RTP/RTCP, or UDPTL). */
+    uint16_t port = (uint16_t)(cfg->port_min + 2 * call->slot);
+    call->chan = (struct media_chan){.media = ret->media, .local_port = port, .owner = call};
+    if (media_attach(t->media, call->worker, &call->chan) < 0) {
+        log_warning("call %s: media worker %d queue full: 503", inv->call_id, call->worker);
+        release_slot(t, call);
+        ret->status = 503;
+        ret->retry_after_s = cfg->retry_after_s;
+        return;
+    }
+    call->is_attached = true;
+
+    ret->status = 200;
+    ret->call_data = call;
+    snprintf(ret->local_addr, sizeof(ret->local_addr), "%s", cfg->media_addr);
+    ret->local_family = strchr(cfg->media_addr, ':') ? AF_INET6 : AF_INET;
+    ret->local_port = port;
+    ret->auth_user = trunk->username;
+    ret->auth_password = trunk->password;
+    log_info("call %s: %s from '%s' via trunk %s (%s, %s): answering with %s on port %u",
+             call->call_id, call->did, call->caller, call->trunk, src, inv->transport,
+             ua_media_kind_name(ret->media.kind), port);
+}
+
+static void
+on_established(void *data, void *call_data)
+{
+    struct call *call = call_data;
+
+    /* An audio call on a trunk where we switch to T.38: our re-INVITE after the delay
+     * (DESIGN "SIP and SDP"); "either" also sends ours unless theirs came first. */
+    if (call->media.kind == UA_MEDIA_AUDIO && call->t38_enabled &&
+        (call->reinvite == CFG_REINVITE_US || call->reinvite == CFG_REINVITE_EITHER))
+        (void)ua_reinvite(call->ua, UA_MEDIA_T38, call->reinvite_delay_ms);
+}
+
+static void
+on_media(void *data, void *call_data, const struct ua_media_desc *media)
+{
+    struct call_table *t = data;
+    struct call *call = call_data;
+
+    call->media = *media;
+    int r = media_update(t->media, call->worker, &call->chan, media);
+    if (r < 0) {
+        log_warning("call %s: cannot pass new media to worker (%s): hanging up", call->call_id,
+                    strerror(-r));
+        ua_hangup(call->ua, 500);
+    }
+}
+
+static void
+on_reinvite_failed(void *data, void *call_data, int status)
+{
+    struct call *call = call_data;
+    /* TODO(#6): continue over G.711. Until then the call keeps its audio stream. */
+    log_info("call %s: T.38 switch refused (%d), staying on %s", call->call_id, status,
+             ua_media_kind_name(call->media.kind));
+}
+
+static void
+on_ended(void *data, void *call_data, int status, const char *phrase)
+{
+    struct call_table *t = data;
+    struct call *call = call_data;
+    struct timespec now;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - call->started.tv_sec) +
+                  (double)(now.tv_nsec - call->started.tv_nsec) / 1e9;
+    log_info("call %s: ended after %.1f s (%d %s), media %s", call->call_id, secs, status,
+             phrase ? phrase : "", ua_media_kind_name(call->media.kind));
+    call->ua = NULL;
+
+    if (call->is_attached) {
+        if (media_detach(t->media, call->worker, &call->chan) == 0)
+            return; /* the slot is freed when the worker replies RELEASED */
+        log_error("call %s: media worker %d queue full: slot %d lost until restart",
+                call->call_id, call->worker, call->slot);
+        return;
+    }
+    release_slot(t, call);
+    check_idle(t);
+}
+
+const struct ua_events call_ua_events = {
+    .on_invite = on_invite,
+    .on_established = on_established,
+    .on_media = on_media,
+    .on_reinvite_failed = on_reinvite_failed,
+    .on_ended = on_ended,
+};
+
+/* ---- the SIP thread's queue ---- */
+
+static void
+on_message(void *data, const struct mq_msg *msg)
+{
+    struct call_table *t = data;
+
+    switch (msg->type) {
+    case MEDIA_REPLY_RELEASED:
+        release_slot(t, msg->ptr);
+        check_idle(t);
+        break;
+    case CALL_CMD_DRAIN:
+        log_notice("draining: %d call(s) in progress, new calls get 503", t->nactive);
+        t->is_draining = true;
+        check_idle(t);
+        break;
+    case CALL_CMD_SHUTDOWN:
+        if (t->nactive > 0)
+            log_notice("shutting down: hanging up %d call(s)", t->nactive);
+        ua_shutdown(t->ua);
+        break;
+    case CALL_CMD_FORCE_EXIT:
+        ua_stop(t->ua);
+        break;
+    case CALL_CMD_ROUTES: {
+        struct cfg_routes *old = t->routes;
+        t->routes = msg->ptr;
+        log_notice("reloaded: %d trunk(s), %d number(s)", t->routes->ntrunks,
+                   t->routes->nnumbers);
+        cfg_free_routes(old);
+        break;
+    }
+    }
+}
+
+static void
+on_queue_readable(void *data)
+{
+    struct call_table *t = data;
+    mq_drain(t->sip_q, on_message, t);
+}
+
+int
+call_table_attach_ua(struct call_table *t, struct ua *ua)
+{
+    t->ua = ua;
+    return ua_watch_fd(ua, mq_fd(t->sip_q), on_queue_readable, t);
+}
+
+struct call_table *
+call_table_new(const struct cfg *cfg, struct cfg_routes *routes, struct media_pool *media,
+               struct mq *sip_q, struct mq *main_q)
+{
+    struct call_table *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->cfg = cfg;
+    t->routes = routes;
+    t->media = media;
+    t->main_q = main_q;
+    t->sip_q = sip_q;
+    t->calls = calloc((size_t)cfg->max_channels, sizeof(*t->calls));
+    if (!t->calls) {
+        call_table_free(t);
+        return NULL;
+    }
+    for (int i = cfg->max_channels - 1; i >= 0; i--) {
+        t->calls[i].slot = i;
+        t->calls[i].next_free = t->free;
+        t->free = &t->calls[i];
+    }
+    return t;
+}
+
+void
+call_table_free(struct call_table *t)
+{
+    if (!t)
+        return;
+    cfg_free_routes(t->routes);
+    free(t->calls);
+    free(t);
+}

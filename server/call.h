@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Calls: the preallocated slot table and the decisions that join SIP to media.
+ *
+ * DESIGN: everything in call.c runs on the SIP thread (it is the struct ua_events handler and
+ * the SIP thread's queue consumer), except call_table_new/free (main thread, before the SIP
+ * thread starts / after it ended). A slot is taken when an INVITE is accepted and returns to
+ * the free list only when the media worker has released its channel: slots, not memory, are
+ * what `limits.max_channels` bounds, and no allocation happens per call here.
+ */
+#ifndef INKLESS_SERVER_CALL_H
+#define INKLESS_SERVER_CALL_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "media.h"
+#include "mq.h"
+#include "ua.h"
+
+/* Messages to the SIP thread's queue (besides MEDIA_REPLY_RELEASED from workers). */
+enum call_cmd {
+    CALL_CMD_DRAIN = 1,    /* refuse new calls (503); post MAIN_MSG_IDLE when none are left */
+    CALL_CMD_SHUTDOWN,     /* hang up everything and stop the SIP thread */
+    CALL_CMD_FORCE_EXIT,   /* stop the SIP thread now, even with BYEs in flight */
+    CALL_CMD_ROUTES,       /* ptr = new struct cfg_routes (ownership passes) */
+};
+
+/* Messages from the SIP thread to the main thread. */
+enum main_msg {
+    MAIN_MSG_IDLE = 1,     /* draining and no call left */
+};
+
+struct call_table;
+
+/* Create the table for cfg (borrowed, must outlive the table) with `routes` (owned from now
+ * on), media pool `media`, the SIP thread's inbound queue `sip_q` (where media workers reply
+ * too) and the main thread's queue `main_q` (all three borrowed). Main thread.
+ * sip_q must hold max_channels + 64 messages. */
+struct call_table *call_table_new(const struct cfg *cfg, struct cfg_routes *routes,
+                                  struct media_pool *media, struct mq *sip_q, struct mq *main_q);
+void call_table_free(struct call_table *t); /* accepts NULL; frees the routes */
+
+/* The ua callbacks; pass the table as their data. */
+extern const struct ua_events call_ua_events;
+
+/* Give the table its ua (SIP thread, right after ua_new) and register the queue with it. */
+int call_table_attach_ua(struct call_table *t, struct ua *ua);
+
+#endif
