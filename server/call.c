@@ -204,6 +204,9 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
     snprintf(ret->local_addr, sizeof(ret->local_addr), "%s", cfg->media_addr);
     ret->local_family = strchr(cfg->media_addr, ':') ? AF_INET6 : AF_INET;
     ret->local_port = port;
+    /* t38_reinvite "us" and "none": the carrier may not switch the call (see etc/). */
+    ret->refuse_t38_reoffer =
+        trunk->t38_reinvite == CFG_REINVITE_US || trunk->t38_reinvite == CFG_REINVITE_NONE;
     ret->auth_user = trunk->username;
     ret->auth_password = trunk->password;
     log_info("call %s: %s from '%s' via trunk %s (%s, %s): answering with %s on port %u",
@@ -217,7 +220,7 @@ on_established(void *data, void *call_data)
     struct call *call = call_data;
 
     /* An audio call on a trunk where we switch to T.38: our re-INVITE after the delay
-     * (DESIGN "SIP and SDP"); "either" also sends ours unless theirs came first. */
+     * (DESIGN "SIP and SDP"); with "either" ours is skipped if theirs came first. */
     if (call->media.kind == UA_MEDIA_AUDIO && call->t38_enabled &&
         (call->reinvite == CFG_REINVITE_US || call->reinvite == CFG_REINVITE_EITHER))
         (void)ua_reinvite(call->ua, UA_MEDIA_T38, call->reinvite_delay_ms);

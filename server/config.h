@@ -15,11 +15,11 @@
 
 #include "sdp.h"
 
-#define CFG_NUMBER_LEN 20   /* E.164: at most 15 digits; stored as digits only, no '+' */
+#define CFG_NUMBER_LEN 20 /* E.164: at most 15 digits; stored as digits only, no '+' */
 #define CFG_NAME_LEN 64
 #define CFG_SECRET_LEN 128
 #define CFG_PATH_LEN 1024
-#define CFG_MAX_SOURCES 64  /* source addresses/CIDRs per trunk */
+#define CFG_MAX_SOURCES 64 /* source addresses/CIDRs per trunk */
 
 enum cfg_number_type { CFG_NUMBER_LOCAL = 0, CFG_NUMBER_TOLLFREE };
 
@@ -29,7 +29,12 @@ enum cfg_number_type { CFG_NUMBER_LOCAL = 0, CFG_NUMBER_TOLLFREE };
  * THEM    only the carrier does: we never send one and accept theirs.
  * EITHER  we accept theirs and, if none came within t38_reinvite_delay_ms, send ours.
  * NONE    the call stays on G.711; a carrier's T.38 re-INVITE is refused (488). */
-enum cfg_reinvite { CFG_REINVITE_US = 0, CFG_REINVITE_THEM, CFG_REINVITE_EITHER, CFG_REINVITE_NONE };
+enum cfg_reinvite {
+    CFG_REINVITE_US = 0,
+    CFG_REINVITE_THEM,
+    CFG_REINVITE_EITHER,
+    CFG_REINVITE_NONE
+};
 
 /* An IPv4 or IPv6 network: address + prefix length. IPv4 is stored as an IPv4-mapped IPv6
  * address (::ffff:a.b.c.d) with prefix + 96, so one comparison routine covers both. */
@@ -42,65 +47,84 @@ struct cfg_trunk {
     char name[CFG_NAME_LEN];
     int nsources;
     struct cfg_cidr sources[CFG_MAX_SOURCES];
-    char username[CFG_NAME_LEN];     /* digest credentials for our requests; "" = none */
+    char username[CFG_NAME_LEN]; /* digest credentials for our requests; "" = none */
     char password[CFG_SECRET_LEN];
-    char realm[CFG_NAME_LEN];        /* "" = answer any realm */
-    char country_code[4];            /* digits prefixed to national numbers ("1"); "" = none */
-    enum cfg_reinvite t38_reinvite;  /* who switches an audio call to T.38, see below */
-    int t38_reinvite_delay_ms;       /* our re-INVITE this long after the call is up */
-    bool t38_enabled;                /* false: never offer/accept T.38 on this trunk */
+    char realm[CFG_NAME_LEN];       /* "" = answer any realm */
+    char country_code[4];           /* digits prefixed to national numbers ("1"); "" = none */
+    enum cfg_reinvite t38_reinvite; /* who switches an audio call to T.38, see below */
+    int t38_reinvite_delay_ms;      /* our re-INVITE this long after the call is up */
+    bool t38_enabled;               /* false: never offer/accept T.38 on this trunk */
+    char proxy[UA_SDP_ADDR_LEN + 8]; /* outbound: carrier "host:port" ("[v6]:port"); "" = none */
+    bool proxy_tcp;                  /* outbound over TCP instead of UDP */
+    char caller_id[CFG_NUMBER_LEN];  /* outbound From number when a job gives none */
 };
 
 struct cfg_number {
-    char number[CFG_NUMBER_LEN];     /* E.164 digits, no '+' */
+    char number[CFG_NUMBER_LEN]; /* E.164 digits, no '+' */
     enum cfg_number_type type;
-    char owner[CFG_NAME_LEN];        /* "" = unassigned */
-    int trunk;                       /* index into cfg_routes.trunks, -1 = any trunk */
+    char owner[CFG_NAME_LEN]; /* "" = unassigned */
+    int trunk;                /* index into cfg_routes.trunks, -1 = any trunk */
 };
 
 /* The reloadable part: numbers and trunks. */
 struct cfg_routes {
     int ntrunks;
-    struct cfg_trunk *trunks;        /* owned */
+    struct cfg_trunk *trunks; /* owned */
     int nnumbers;
-    struct cfg_number *numbers;      /* owned, sorted by number for bsearch */
+    struct cfg_number *numbers; /* owned, sorted by number for bsearch */
 };
 
 enum log_target_kind { CFG_LOG_STDERR = 0, CFG_LOG_SYSLOG };
 
 struct cfg {
-    char path[CFG_PATH_LEN];         /* the file this came from */
+    char path[CFG_PATH_LEN]; /* the file this came from */
 
     /* server */
-    char var_dir[CFG_PATH_LEN];      /* relative paths are relative to the working directory */
-    int log_level;                   /* LOG_ERR..LOG_DEBUG (syslog numbers) */
+    char var_dir[CFG_PATH_LEN]; /* relative paths are relative to the working directory */
+    int log_level;              /* LOG_ERR..LOG_DEBUG (syslog numbers) */
     enum log_target_kind log_target;
-    int drain_timeout_s;             /* SIGTERM: wait this long for calls, then hang up */
+    int drain_timeout_s; /* SIGTERM: wait this long for calls, then hang up */
 
     /* sip */
-    char sip_listen[UA_SDP_ADDR_LEN];/* address to bind, e.g. "127.0.0.1" or "::1" */
+    char sip_listen[UA_SDP_ADDR_LEN]; /* address to bind, e.g. "127.0.0.1" or "::1" */
     int sip_port;
     bool sip_udp, sip_tcp;
     char user_agent[CFG_NAME_LEN];
-    int answer_delay_ms;             /* ring (180) this long before answering; 0 = at once */
-    int retry_after_s;               /* Retry-After on 503 */
-    int max_sdp_bytes;               /* larger bodies: 488 */
+    int answer_delay_ms; /* ring (180) this long before answering; 0 = at once */
+    int retry_after_s;   /* Retry-After on 503 */
+    int max_sdp_bytes;   /* larger bodies: 488 */
 
     /* media */
-    int media_threads;               /* 0 in the file = CPU count, resolved at load */
+    int media_threads; /* 0 in the file = CPU count, resolved at load */
     int tick_ms;
-    char media_addr[UA_SDP_ADDR_LEN];/* address put in our SDP; default = sip_listen */
-    int port_min, port_max;          /* UDPTL/RTP ports: each channel takes an even port and the
-                                      * next (RTP+RTCP); port_min is even, and the range holds at
-                                      * least max_channels such pairs */
+    char media_addr[UA_SDP_ADDR_LEN]; /* address put in our SDP; default = sip_listen */
+    int port_min, port_max;           /* UDPTL/RTP ports: each channel takes an even port and the
+                                       * next (RTP+RTCP); port_min is even, and the range holds at
+                                       * least max_channels such pairs */
+
+    int speedup; /* test only: the tick fires this many times faster, still passing one
+                  * tick's worth of samples (accelerated media clock, both ends agree) */
 
     /* limits */
     int max_channels;
 
+    /* fax: T.30 settings */
+    char fax_ident[21];  /* TSI/CSI station identifier */
+    char fax_header[51]; /* page header line on what we send, "" = none */
+    bool fax_ecm;
+    int fax_max_rate;    /* 14400, 12000, 9600, 7200, 4800 or 2400 */
+    bool fax_fine, fax_superfine;
+    int fax_inactivity_s; /* silence both ways mid-fax this long: give up */
+
+    /* UDPTL error recovery we send (what we accept is whatever the far end sends) */
+    int udptl_redundancy_control;
+    int udptl_redundancy_image;
+    int udptl_fec_span, udptl_fec_entries;
+
     /* our SDP preferences (T.38 capabilities, codecs) */
     struct ua_sdp_prefs sdp;
 
-    struct cfg_routes routes;        /* owned */
+    struct cfg_routes routes; /* owned */
 };
 
 /* Load and validate `path` into a new struct cfg. On failure returns NULL and writes one
@@ -136,7 +160,8 @@ const struct cfg_number *cfg_find_number(const struct cfg_routes *routes, const 
 
 /* Find the trunk whose sources contain `addr` (IPv4-mapped for IPv4). First match in file
  * order. NULL if none. */
-const struct cfg_trunk *cfg_find_trunk(const struct cfg_routes *routes, const struct in6_addr *addr);
+const struct cfg_trunk *cfg_find_trunk(const struct cfg_routes *routes,
+                                       const struct in6_addr *addr);
 
 /* Parse "a.b.c.d[/n]" or "x:y::z[/n]" (no prefix: a single host). Returns 0 or -EINVAL,
  * also for address bits set beyond the prefix ("10.1.2.3/8"): in an ACL that is more likely

@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UA_SDP_MAX_MEDIA 8     /* m= lines we look at; more is an error (-E2BIG) */
-#define UA_SDP_MAX_FORMATS 16  /* payload formats kept per m= line */
-#define UA_SDP_ADDR_LEN 64     /* textual IPv4/IPv6 address incl. NUL */
-#define UA_SDP_MAX_BODY 16384  /* bodies larger than this are refused (-E2BIG) */
+#define UA_SDP_MAX_MEDIA 8    /* m= lines we look at; more is an error (-E2BIG) */
+#define UA_SDP_MAX_FORMATS 16 /* payload formats kept per m= line */
+#define UA_SDP_ADDR_LEN 64    /* textual IPv4/IPv6 address incl. NUL */
+#define UA_SDP_MAX_BODY 16384 /* bodies larger than this are refused (-E2BIG) */
 
 enum ua_media_kind {
     UA_MEDIA_NONE = 0,
@@ -48,44 +48,44 @@ enum ua_t38_rate {
 /* Every T.38 SDP attribute (T.38 Annex D.2.3 / RFC 4612 registration), as numbers.
  * Zero for an integer means "not present". */
 struct ua_t38_params {
-    int version;                /* T38FaxVersion, 0..3 */
-    int max_bitrate;            /* T38MaxBitRate, bit/s (2400..33600) */
-    bool fill_bit_removal;      /* T38FaxFillBitRemoval (flag, or :0 / :1) */
-    bool transcoding_mmr;       /* T38FaxTranscodingMMR */
-    bool transcoding_jbig;      /* T38FaxTranscodingJBIG */
+    int version;           /* T38FaxVersion, 0..3 */
+    int max_bitrate;       /* T38MaxBitRate, bit/s (2400..33600) */
+    bool fill_bit_removal; /* T38FaxFillBitRemoval (flag, or :0 / :1) */
+    bool transcoding_mmr;  /* T38FaxTranscodingMMR */
+    bool transcoding_jbig; /* T38FaxTranscodingJBIG */
     enum ua_t38_rate rate_management;
-    int max_buffer;             /* T38FaxMaxBuffer, octets */
-    int max_datagram;           /* T38FaxMaxDatagram, octets (160..1500 seen in the wild) */
-    int max_ifp;                /* T38FaxMaxIFP (T.38 2010), octets */
-    enum ua_t38_ec ec;          /* T38FaxUdpEC */
-    int ec_depth_min;           /* T38FaxUdpECDepth:min[ max] (T.38 2010 Annex D) */
+    int max_buffer;    /* T38FaxMaxBuffer, octets */
+    int max_datagram;  /* T38FaxMaxDatagram, octets (160..1500 seen in the wild) */
+    int max_ifp;       /* T38FaxMaxIFP (T.38 2010), octets */
+    enum ua_t38_ec ec; /* T38FaxUdpEC */
+    int ec_depth_min;  /* T38FaxUdpECDepth:min[ max] (T.38 2010 Annex D) */
     int ec_depth_max;
-    int fec_max_span;           /* T38FaxUdpFECMaxSpan */
-    char vendor_info[64];       /* T38VendorInfo, truncated, for logs/CDRs */
+    int fec_max_span;     /* T38FaxUdpFECMaxSpan */
+    char vendor_info[64]; /* T38VendorInfo, truncated, for logs/CDRs */
 };
 
 /* One m= line of a parsed offer or answer. */
 struct ua_sdp_media {
-    enum ua_media_kind kind;   /* UA_MEDIA_NONE: a kind we do not handle (video, …) */
-    char media[16];            /* "audio", "image", … as written (truncated) */
-    char proto[24];            /* "RTP/AVP", "udptl", … */
-    uint16_t port;             /* 0 = rejected/disabled stream */
-    char addr[UA_SDP_ADDR_LEN];/* connection address (media c= or session c=) */
-    int family;                /* AF_INET / AF_INET6, 0 if no usable c= */
+    enum ua_media_kind kind;    /* UA_MEDIA_NONE: a kind we do not handle (video, …) */
+    char media[16];             /* "audio", "image", … as written (truncated) */
+    char proto[24];             /* "RTP/AVP", "udptl", … */
+    uint16_t port;              /* 0 = rejected/disabled stream */
+    char addr[UA_SDP_ADDR_LEN]; /* connection address (media c= or session c=) */
+    int family;                 /* AF_INET / AF_INET6, 0 if no usable c= */
     int nformats;
     int formats[UA_SDP_MAX_FORMATS]; /* RTP payload types (RTP/… protos only; else nformats 0) */
-    char first_format[16];     /* first <fmt> token as written, echoed when rejecting the line */
-    int pcmu_pt;               /* payload type carrying PCMU/8000 (static 0 or rtpmap), -1 if none */
-    int pcma_pt;               /* payload type carrying PCMA/8000 (static 8 or rtpmap), -1 if none */
-    int ptime;                 /* a=ptime, 0 if absent */
-    int telephone_event_pt;    /* a=rtpmap:N telephone-event/8000, -1 if absent */
-    bool has_crypto;           /* a=crypto present (SRTP, later issue) */
-    enum ua_media_dir dir;     /* the line's own, else the session-level one */
-    struct ua_t38_params t38;  /* only for UA_MEDIA_T38 */
+    char first_format[16];    /* first <fmt> token as written, echoed when rejecting the line */
+    int pcmu_pt;              /* payload type carrying PCMU/8000 (static 0 or rtpmap), -1 if none */
+    int pcma_pt;              /* payload type carrying PCMA/8000 (static 8 or rtpmap), -1 if none */
+    int ptime;                /* a=ptime, 0 if absent */
+    int telephone_event_pt;   /* a=rtpmap:N telephone-event/8000, -1 if absent */
+    bool has_crypto;          /* a=crypto present (SRTP, later issue) */
+    enum ua_media_dir dir;    /* the line's own, else the session-level one */
+    struct ua_t38_params t38; /* only for UA_MEDIA_T38 */
 };
 
 struct ua_sdp {
-    uint64_t sess_id;          /* o= session id and version */
+    uint64_t sess_id; /* o= session id and version */
     uint64_t sess_version;
     int nmedia;
     struct ua_sdp_media media[UA_SDP_MAX_MEDIA];
@@ -93,38 +93,38 @@ struct ua_sdp {
 
 /* What we are willing to do; server/ fills it from config. */
 struct ua_sdp_prefs {
-    bool t38_enabled;          /* accept/offer m=image udptl t38 */
-    bool prefer_t38;           /* with audio+image in one offer, pick image */
-    bool pcmu, pcma;           /* audio codecs we accept, PCMU preferred when both */
-    struct ua_t38_params t38;  /* our local T.38 capabilities (upper bounds) */
+    bool t38_enabled;         /* accept/offer m=image udptl t38 */
+    bool prefer_t38;          /* with audio+image in one offer, pick image */
+    bool pcmu, pcma;          /* audio codecs we accept, PCMU preferred when both */
+    struct ua_t38_params t38; /* our local T.38 capabilities (upper bounds) */
 };
 
 /* Result of negotiation: the one stream we use and the far end's transport address. */
 struct ua_media_desc {
     enum ua_media_kind kind;
-    int index;                 /* index of the chosen m= line in the offer */
+    int index; /* index of the chosen m= line in the offer */
     char addr[UA_SDP_ADDR_LEN];
     int family;
     uint16_t port;
-    int payload_type;          /* audio: 0 PCMU or 8 PCMA */
-    int ptime;                 /* audio: ms, default 20 */
-    int telephone_event_pt;    /* -1 if none */
-    enum ua_media_dir dir;     /* the far end's direction; our answer mirrors it (RFC 3264 §6.1) */
+    int payload_type;       /* audio: 0 PCMU or 8 PCMA */
+    int ptime;              /* audio: ms, default 20 */
+    int telephone_event_pt; /* -1 if none */
+    enum ua_media_dir dir;  /* the far end's direction; our answer mirrors it (RFC 3264 §6.1) */
     /* T.38: the negotiated (agreed) parameters. Exception: max_buffer, max_datagram and max_ifp
      * are the far end's own declarations (what it can receive, T.38 Annex D.2.3), so t38/ must
      * honour them when sending; 0 there means the far end did not say. */
     struct ua_t38_params t38;
-    int local_max_buffer;      /* T.38: ours (prefs->t38), written in our answer */
+    int local_max_buffer; /* T.38: ours (prefs->t38), written in our answer */
     int local_max_datagram;
 };
 
 /* Our side of the session, for writing SDP. */
 struct ua_sdp_local {
-    const char *addr;          /* our media address (borrowed) */
-    int family;                /* AF_INET / AF_INET6 */
-    uint16_t port;             /* our media port for the chosen stream */
+    const char *addr; /* our media address (borrowed) */
+    int family;       /* AF_INET / AF_INET6 */
+    uint16_t port;    /* our media port for the chosen stream */
     uint64_t sess_id;
-    uint64_t sess_version;     /* bump on every new offer/answer in a dialog */
+    uint64_t sess_version; /* bump on every new offer/answer in a dialog */
 };
 
 /* Parse an SDP body (len bytes, need not be NUL-terminated).

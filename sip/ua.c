@@ -90,6 +90,7 @@ struct ua_call {
     char call_id[128];
 
     struct ua_sdp_prefs prefs;
+    bool refuse_t38_reoffer;
     char local_addr[UA_SDP_ADDR_LEN];
     int local_family;
     uint16_t local_port;
@@ -323,6 +324,7 @@ handle_initial_invite(struct ua *ua, nua_handle_t *nh, const sip_t *sip)
     call->call_data = d.call_data;
     call->media = d.media;
     call->prefs = d.prefs;
+    call->refuse_t38_reoffer = d.refuse_t38_reoffer;
     call->offer = offer;
     copy_str(call->local_addr, sizeof(call->local_addr), d.local_addr);
     call->local_family = d.local_family;
@@ -376,8 +378,12 @@ handle_reinvite(struct ua *ua, struct ua_call *call, const sip_t *sip)
         log_info("call %s: malformed SDP in re-INVITE (%s): 400", call->call_id, strerror(-r));
         return reject(call->nh, 400, "Bad Session Description", 0);
     }
+    /* A trunk may forbid the far end to switch us to T.38: negotiate as if we had none. */
+    struct ua_sdp_prefs prefs = call->prefs;
+    if (call->refuse_t38_reoffer && call->media.kind != UA_MEDIA_T38)
+        prefs.t38_enabled = false;
     struct ua_media_desc media;
-    r = ua_sdp_negotiate(&offer, &call->prefs, &media);
+    r = ua_sdp_negotiate(&offer, &prefs, &media);
     if (r < 0) {
         log_info("call %s: re-INVITE with no acceptable media: 488", call->call_id);
         return reject(call->nh, SIP_488_NOT_ACCEPTABLE, 0);
@@ -703,7 +709,9 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
     ua->nua = nua_create(ua->root, ua_callback, ua, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                          NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
                          NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
-                         NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                         /* Only what we implement: no PRACK/UPDATE/REFER, no session timers. */
+                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                         SIPTAG_SUPPORTED_STR(""),
                          SIPTAG_ACCEPT_STR("application/sdp"),
                          SIPTAG_USER_AGENT_STR(ua->user_agent), SIPTAG_SERVER_STR(ua->user_agent),
                          /* Answer to the packet's source address and port, as behind NAT. */

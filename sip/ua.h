@@ -56,6 +56,7 @@ struct ua_decision {
     char local_addr[UA_SDP_ADDR_LEN];
     int local_family;
     uint16_t local_port;          /* our media port for this call */
+    bool refuse_t38_reoffer;      /* the far end may not move this call to T.38 (488) */
     const char *auth_user;        /* digest credentials for challenges to our requests */
     const char *auth_password;    /* (copied; NULL or "" = none) */
 };

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* T.38 fax session: spandsp's t38_terminal on our UDPTL (see session.h).
+ *
+ * Data flow, all on the channel's media thread:
+ *   fx38_rx_udptl ─▶ fx38_udptl_rx (recovery, ordering) ─▶ t38_core_rx_ifp_packet ─▶ T.30
+ *   fx38_tick ─▶ t38_terminal_send_timeout ─▶ tx_ifp ─▶ fx38_udptl_build ─▶ send callback
+ * spandsp may also transmit from inside t38_core_rx_ifp_packet (a response to a received
+ * IFP); fx38_udptl's tx and rx halves are independent, so that nests safely.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <spandsp.h>
+
+struct fx38_session {
+    t38_terminal_state_t *t38;
+    t30_state_t *t30;
+    t38_core_state_t *core;
+    struct fx38_udptl udptl;
+    fx38_send_fn *send;
+    fx38_done_fn *done;
+    void *data;
+    enum fx38_direction direction;
+    bool is_done;
+    uint64_t samples;           /* since the session started */
+    uint64_t last_activity;     /* when we last received a good packet or sent one */
+    uint64_t inactivity_samples;
+    struct fx38_result result;  /* filled at phase E */
+    char tag[64];
+    uint8_t pkt[FX38_UDPTL_MAX_DATAGRAM];
+};
+
+const char *
+fx38_status_text(int status)
+{
+    return t30_completion_code_to_str(status);
+}
+
+static void
+fill_result(struct fx38_session *s, int status, struct fx38_result *ret)
+{
+    t30_stats_t st;
+    t30_get_transfer_statistics(s->t30, &st);
+    *ret = (struct fx38_result){
+        .is_success = status == T30_ERR_OK,
+        .t30_status = status,
+        .pages = s->direction == FX38_SEND ? st.pages_tx : st.pages_rx,
+        .pages_in_file = st.pages_in_file,
+        .bit_rate = st.bit_rate,
+        .ecm = st.error_correcting_mode != 0,
+        .x_res = st.x_resolution,
+        .y_res = st.y_resolution,
+        .width = st.width,
+        .length = st.length,
+        .bad_rows = st.bad_rows,
+        .duration_samples = s->samples,
+        .udptl = s->udptl.stats,
+    };
+    snprintf(ret->t30_text, sizeof(ret->t30_text), "%s", t30_completion_code_to_str(status));
+    const char *ident = t30_get_rx_ident(s->t30);
+    snprintf(ret->remote_ident, sizeof(ret->remote_ident), "%s", ident ? ident : "");
+}
+
+/* T.30 phase E: the fax is over, one way or another. */
+static void
+phase_e(t30_state_t *t30, void *user_data, int completion_code)
+{
+    struct fx38_session *s = user_data;
+    if (s->is_done)
+        return;
+    s->is_done = true;
+    fill_result(s, completion_code, &s->result);
+    s->done(s->data, &s->result);
+}
+
+/* spandsp wants `count` copies of this IFP sent (3 for indicators by default): one UDPTL
+ * packet, sent count times under one sequence number (SPANDSP-NOTES pitfall 1). Never return
+ * -1: spandsp would abort the whole fax (pitfall 3). */
+static int
+tx_ifp(t38_core_state_t *core, void *user_data, const uint8_t *ifp, int len, int count)
+{
+    struct fx38_session *s = user_data;
+    enum fx38_ifp_category cat =
+        fx38_ifp_is_image_data(ifp, (size_t)len) ? FX38_IFP_IMAGE : FX38_IFP_CONTROL;
+    int n = fx38_udptl_build(&s->udptl, ifp, (size_t)len, cat, s->pkt, sizeof(s->pkt));
+    if (n < 0)
+        return 0; /* oversized IFP: counted as nothing sent; T.30 recovers or fails cleanly */
+    for (int i = 0; i < count && i < 8; i++)
+        s->send(s->data, s->pkt, (size_t)n);
+    s->last_activity = s->samples;
+    return 0;
+}
+
+static void
+deliver_ifp(void *data, const uint8_t *ifp, size_t len, uint16_t seq)
+{
+    struct fx38_session *s = data;
+    (void)t38_core_rx_ifp_packet(s->core, ifp, (int)len, seq);
+}
+
+static void
+apply_udptl(struct fx38_session *s, const struct fx38_params *p, bool is_init)
+{
+    struct fx38_udptl_config c = FX38_UDPTL_CONFIG_DEFAULT;
+    c.ec = p->ec;
+    c.redundancy_control = p->redundancy_control;
+    c.redundancy_image = p->redundancy_image;
+    if (p->fec_span > 0)
+        c.fec_span = p->fec_span;
+    if (p->fec_entries > 0)
+        c.fec_entries = p->fec_entries;
+    c.far_max_datagram = p->far_max_datagram;
+    /* Out-of-range values fall back to the defaults (init) or keep the current config. */
+    if (is_init)
+        (void)fx38_udptl_init(&s->udptl, &c);
+    else
+        (void)fx38_udptl_set_config(&s->udptl, &c);
+}
+
+static void
+apply_params(struct fx38_session *s, const struct fx38_params *p)
+{
+    /* The version must match the SDP's T38FaxVersion (pitfall 7). */
+    t38_set_t38_version(s->core, p->version);
+    t38_set_data_rate_management_method(s->core, T38_DATA_RATE_MANAGEMENT_TRANSFERRED_TCF);
+    t38_terminal_set_fill_bit_removal(s->t38, p->fill_bit_removal);
+    /* spandsp stores but does not enforce the datagram size (pitfall 6); it uses it to size
+     * its paced chunks. The UDPTL layer enforces the real limit. */
+    t38_set_max_datagram_size(s->core, fx38_udptl_get_max_ifp(&s->udptl));
+    if (p->max_bitrate > 0)
+        t38_set_fastest_image_data_rate(s->core, p->max_bitrate);
+}
+
+static int
+modems_for(const struct fx38_fax *fax, const struct fx38_params *p)
+{
+    int m = 0;
+    if (fax->modems & FX38_MODEM_V27TER)
+        m |= T30_SUPPORT_V27TER;
+    if ((fax->modems & FX38_MODEM_V29) && (p->max_bitrate == 0 || p->max_bitrate >= 7200))
+        m |= T30_SUPPORT_V29;
+    /* V.17 above 9600 only when the far end's T38MaxBitRate allows it. */
+    if ((fax->modems & FX38_MODEM_V17) && (p->max_bitrate == 0 || p->max_bitrate >= 12000))
+        m |= T30_SUPPORT_V17;
+    return m ? m : T30_SUPPORT_V27TER;
+}
+
+struct fx38_session *
+fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, fx38_send_fn *send,
+                 fx38_done_fn *done, void *data, int *ret_error)
+{
+    int err = -ENOMEM;
+    struct fx38_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        goto fail;
+    s->send = send;
+    s->done = done;
+    s->data = data;
+    s->direction = fax->direction;
+    s->inactivity_samples =
+        (uint64_t)(fax->inactivity_s > 0 ? fax->inactivity_s : 30) * FX38_SAMPLE_RATE;
+
+    if (fax->direction == FX38_SEND) {
+        /* Validate before dialling: spandsp reports a bad TIFF only at phase E (pitfall 8). */
+        if (!fax->file || access(fax->file, R_OK) < 0) {
+            err = -ENOENT;
+            goto fail;
+        }
+    }
+    /* spandsp cuts file names at 256 bytes without a word (pitfall 8). */
+    if (!fax->file || strlen(fax->file) >= 256) {
+        err = -ENAMETOOLONG;
+        goto fail;
+    }
+
+    apply_udptl(s, params, true);
+    s->t38 = t38_terminal_init(NULL, fax->is_caller, tx_ifp, s);
+    if (!s->t38)
+        goto fail;
+    s->t30 = t38_terminal_get_t30_state(s->t38);
+    s->core = t38_terminal_get_t38_core_state(s->t38);
+
+    /* Paced transmission with indicators: what a T.38 gateway on UDP expects. */
+    t38_terminal_set_config(s->t38, 0);
+    t38_terminal_set_tep_mode(s->t38, false);
+    apply_params(s, params);
+
+    /* The station ident is refused over 20 characters (pitfall 8): cut it ourselves. */
+    char ident[FX38_IDENT_LEN + 1];
+    snprintf(ident, sizeof(ident), "%s", fax->local_ident ? fax->local_ident : "");
+    if (ident[0])
+        t30_set_tx_ident(s->t30, ident);
+    if (fax->direction == FX38_SEND && fax->header && fax->header[0]) {
+        char header[FX38_HEADER_LEN + 1];
+        snprintf(header, sizeof(header), "%s", fax->header);
+        t30_set_tx_page_header_info(s->t30, header);
+    }
+
+    /* ECM is off by default in spandsp and T.6 needs both ECM and its flag (pitfall 8). */
+    t30_set_ecm_capability(s->t30, fax->ecm);
+    int comp = T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION;
+    if (fax->ecm)
+        comp |= T30_SUPPORT_T6_COMPRESSION;
+    t30_set_supported_compressions(s->t30, comp);
+    t30_set_supported_modems(s->t30, modems_for(fax, params));
+    int res = T30_SUPPORT_STANDARD_RESOLUTION | T30_SUPPORT_R8_RESOLUTION;
+    if (fax->fine)
+        res |= T30_SUPPORT_FINE_RESOLUTION;
+    if (fax->superfine)
+        res |= T30_SUPPORT_SUPERFINE_RESOLUTION | T30_SUPPORT_R16_RESOLUTION;
+    t30_set_supported_resolutions(s->t30, res);
+    t30_set_supported_image_sizes(s->t30, T30_SUPPORT_215MM_WIDTH | T30_SUPPORT_255MM_WIDTH |
+                                              T30_SUPPORT_303MM_WIDTH |
+                                              T30_SUPPORT_UNLIMITED_LENGTH |
+                                              T30_SUPPORT_A4_LENGTH | T30_SUPPORT_B4_LENGTH |
+                                              T30_SUPPORT_US_LETTER_LENGTH |
+                                              T30_SUPPORT_US_LEGAL_LENGTH);
+
+    if (fax->direction == FX38_SEND)
+        t30_set_tx_file(s->t30, fax->file, fax->first_page, fax->last_page);
+    else
+        t30_set_rx_file(s->t30, fax->file, -1);
+    t30_set_phase_e_handler(s->t30, phase_e, s);
+    return s;
+
+fail:
+    if (ret_error)
+        *ret_error = err;
+    fx38_session_free(s);
+    return NULL;
+}
+
+void
+fx38_set_params(struct fx38_session *s, const struct fx38_params *params)
+{
+    apply_udptl(s, params, false);
+    apply_params(s, params);
+}
+
+int
+fx38_rx_udptl(struct fx38_session *s, const uint8_t *pkt, size_t len)
+{
+    int n = fx38_udptl_rx(&s->udptl, pkt, len, deliver_ifp, s);
+    if (n >= 0)
+        s->last_activity = s->samples;
+    return n;
+}
+
+void
+fx38_tick(struct fx38_session *s, int samples)
+{
+    if (samples <= 0)
+        return;
+    s->samples += (uint64_t)samples;
+    if (s->is_done)
+        return;
+    /* An ECM receiver can wait for ever on a silent far end (pitfall 4). Silence both ways:
+     * a sender streaming a long ECM block hears nothing back for tens of seconds, legitimately,
+     * and a sender waiting for a response retransmits on T.30's own timers. */
+    if (s->samples - s->last_activity > s->inactivity_samples) {
+        fx38_terminate(s);
+        return;
+    }
+    (void)t38_terminal_send_timeout(s->t38, samples);
+}
+
+void
+fx38_terminate(struct fx38_session *s)
+{
+    if (s->is_done)
+        return;
+    t30_terminate(s->t30);
+    /* t30_terminate reports phase E unless the call already finished; make sure. */
+    if (!s->is_done)
+        phase_e(s->t30, s, T30_ERR_CALLDROPPED);
+}
+
+bool
+fx38_is_done(const struct fx38_session *s)
+{
+    return s->is_done;
+}
+
+void
+fx38_get_result(struct fx38_session *s, struct fx38_result *ret)
+{
+    if (s->is_done) {
+        *ret = s->result;
+        return;
+    }
+    fill_result(s, T30_ERR_OK, ret);
+    ret->is_success = false;
+    snprintf(ret->t30_text, sizeof(ret->t30_text), "in progress");
+}
+
+void
+fx38_set_debug(struct fx38_session *s, bool on, const char *tag)
+{
+    int level = on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG |
+                         SPAN_LOG_FLOW
+                   : SPAN_LOG_NONE;
+    /* span_log keeps the tag by pointer (pitfall 12): keep our own copy alive. */
+    snprintf(s->tag, sizeof(s->tag), "%s", tag ? tag : "");
+    logging_state_t *logs[] = {
+        t38_terminal_get_logging_state(s->t38),
+        t30_get_logging_state(s->t30),
+        t38_core_get_logging_state(s->core),
+    };
+    for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+        span_log_set_level(logs[i], level);
+        span_log_set_tag(logs[i], s->tag);
+    }
+}
+
+void
+fx38_session_free(struct fx38_session *s)
+{
+    if (!s)
+        return;
+    if (s->t38)
+        t38_terminal_free(s->t38);
+    free(s);
+}
