@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "spool.h"
+#include "store.h"
 
 struct call {
     struct call *next_free;
@@ -37,11 +39,17 @@ struct call {
     bool t38_enabled;
     struct ua_media_desc media; /* SIP thread's view */
     struct timespec started;    /* monotonic, for the duration in the end-of-call line */
+    time_t started_wall;        /* for the fax record */
+    bool is_fax_done;
+    char job[SPOOL_ID_LEN];     /* outbound: the spool job, "" for inbound */
+    int sip_status;             /* final status of the call, for the record */
     struct media_chan chan;     /* owned by the media worker while attached */
 };
 
 struct call_table {
     const struct cfg *cfg;
+    struct store *store;
+    uint64_t seq; /* makes spool file names unique */
     struct cfg_routes *routes;
     struct media_pool *media;
     struct mq *sip_q;
@@ -53,6 +61,17 @@ struct call_table {
     struct call *free;
     struct call *calls; /* cfg->max_channels slots */
 };
+
+/* Copy a string, cutting it to the buffer (callers check lengths that matter first). */
+static void
+set_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void record_fax(struct call_table *t, struct call *call, const struct media_fax_done *done);
 
 static void
 release_slot(struct call_table *t, struct call *call)
@@ -101,6 +120,26 @@ find_did(const struct cfg_routes *routes, const struct cfg_trunk *trunk, const c
     if (!user || !*user || cfg_normalize_number(user, ret_digits, size) < 0)
         return NULL;
     return cfg_find_number(routes, ret_digits, trunk->country_code);
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* spool/rx/<UTC time>-<slot>-<seq>.tif: unique, sortable, under spandsp's 256-byte limit. */
+static int
+rx_file_name(struct call_table *t, struct call *call, char *buf, size_t size)
+{
+    char when[32];
+    struct tm tm;
+    strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", gmtime_r(&call->started_wall, &tm));
+    int n = snprintf(buf, size, "%s/spool/rx/%s-%d-%llu.tif", t->cfg->var_dir, when, call->slot,
+                     (unsigned long long)++t->seq);
+    return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
 static void
@@ -182,6 +221,7 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
         .media = ret->media,
     };
     (void)clock_gettime(CLOCK_MONOTONIC, &call->started);
+    call->started_wall = time(NULL);
     snprintf(call->call_id, sizeof(call->call_id), "%s", inv->call_id);
     snprintf(call->did, sizeof(call->did), "%s", num->number);
     snprintf(call->caller, sizeof(call->caller), "%s", inv->from_user);
@@ -189,7 +229,19 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
 
     /* Each slot owns an even port and the next one (RTP/RTCP, or UDPTL). */
     uint16_t port = (uint16_t)(cfg->port_min + 2 * call->slot);
-    call->chan = (struct media_chan){.media = ret->media, .local_port = port, .owner = call};
+    call->chan = (struct media_chan){
+        .media = ret->media,
+        .local_port = port,
+        .direction = FX38_RECEIVE,
+        .is_caller = false,
+        .owner = call,
+    };
+    if (rx_file_name(t, call, call->chan.file, sizeof(call->chan.file)) < 0) {
+        log_error("call %s: spool path too long (server.var_dir): 500", inv->call_id);
+        release_slot(t, call);
+        ret->status = 500;
+        return;
+    }
     if (media_attach(t->media, call->worker, &call->chan) < 0) {
         log_warning("call %s: media worker %d queue full: 503", inv->call_id, call->worker);
         release_slot(t, call);
@@ -255,14 +307,21 @@ on_ended(void *data, void *call_data, int status, const char *phrase)
 {
     struct call_table *t = data;
     struct call *call = call_data;
-    struct timespec now;
 
-    (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - call->started.tv_sec) +
-                  (double)(now.tv_nsec - call->started.tv_nsec) / 1e9;
-    log_info("call %s: ended after %.1f s (%d %s), media %s", call->call_id, secs, status,
-             phrase ? phrase : "", ua_media_kind_name(call->media.kind));
+    log_info("call %s: ended after %.1f s (%d %s), media %s", call->call_id,
+             seconds_since(&call->started), status, phrase ? phrase : "",
+             ua_media_kind_name(call->media.kind));
     call->ua = NULL;
+    call->sip_status = status;
+    /* No fax session ever started (refused, busy, never switched to T.38): the worker will
+     * send no result, so record the failure here. */
+    if (!call->is_fax_done && call->media.kind != UA_MEDIA_T38) {
+        struct media_fax_done done = {.error = call->job[0] ? -ECONNREFUSED : -EPROTO};
+        snprintf(done.result.t30_text, sizeof(done.result.t30_text), "no T.38 session (SIP %d %s)",
+                 status, phrase ? phrase : "");
+        call->is_fax_done = true;
+        record_fax(t, call, &done);
+    }
 
     if (call->is_attached) {
         if (media_detach(t->media, call->worker, &call->chan) == 0)
@@ -283,6 +342,159 @@ const struct ua_events call_ua_events = {
     .on_ended = on_ended,
 };
 
+/* ---- the end of a fax ---- */
+
+/* Hand the fax's record to the storage thread (which writes it next to the document). */
+static void
+record_fax(struct call_table *t, struct call *call, const struct media_fax_done *done)
+{
+    struct fax_record *rec = calloc(1, sizeof(*rec));
+    if (!rec) {
+        log_error("call %s: out of memory: fax result not recorded", call->call_id);
+        return;
+    }
+    snprintf(rec->call_id, sizeof(rec->call_id), "%s", call->call_id);
+    snprintf(rec->direction, sizeof(rec->direction), "%s",
+             call->chan.direction == FX38_SEND ? "tx" : "rx");
+    snprintf(rec->did, sizeof(rec->did), "%s", call->did);
+    snprintf(rec->remote, sizeof(rec->remote), "%s", call->caller);
+    snprintf(rec->trunk, sizeof(rec->trunk), "%s", call->trunk);
+    snprintf(rec->transport, sizeof(rec->transport), "t38");
+    snprintf(rec->file, sizeof(rec->file), "%s", call->chan.file);
+    snprintf(rec->job, sizeof(rec->job), "%s", call->job);
+    rec->started = call->started_wall;
+    rec->duration_s = seconds_since(&call->started);
+    rec->sip_status = call->sip_status;
+    rec->done = *done;
+    if (store_post_record(t->store, rec) < 0) {
+        log_error("call %s: storage queue full: fax result not recorded", call->call_id);
+        free(rec);
+    }
+}
+
+/* Phase E (or media that could not start): record the result, then hang up at once rather
+ * than wait for the far end's BYE or a media timeout. */
+static void
+fax_done(struct call_table *t, struct call *call, struct media_fax_done *done)
+{
+    const struct fx38_result *r = &done->result;
+    if (done->error)
+        log_warning("call %s: fax could not start: %s", call->call_id, strerror(-done->error));
+    else
+        log_info("call %s: fax %s %s: %d page(s), %d bit/s, ECM %s, from '%s': %s (T.30 %d)",
+                 call->call_id, call->chan.direction == FX38_SEND ? "sent" : "received",
+                 r->is_success ? "ok" : "FAILED", r->pages, r->bit_rate, r->ecm ? "on" : "off",
+                 r->remote_ident, r->t30_text, r->t30_status);
+    call->is_fax_done = true;
+    record_fax(t, call, done);
+    if (call->ua)
+        ua_hangup(call->ua, done->error ? 500 : 200);
+}
+
+/* ---- outbound ---- */
+
+static const struct cfg_trunk *
+find_trunk_by_name(const struct cfg_routes *routes, const char *name)
+{
+    for (int i = 0; i < routes->ntrunks; i++)
+        if (strcmp(routes->trunks[i].name, name) == 0)
+            return &routes->trunks[i];
+    return NULL;
+}
+
+/* A job that cannot even be dialled still gets a result, so it never waits for ever. */
+static void
+fail_job(struct call_table *t, const struct spool_job *job, const char *why)
+{
+    log_warning("job %s: cannot send to %s via %s: %s", job->id, job->to, job->trunk, why);
+    struct call tmp = {.chan = {.direction = FX38_SEND}};
+    snprintf(tmp.call_id, sizeof(tmp.call_id), "-");
+    snprintf(tmp.trunk, sizeof(tmp.trunk), "%s", job->trunk);
+    snprintf(tmp.caller, sizeof(tmp.caller), "%s", job->to);
+    snprintf(tmp.job, sizeof(tmp.job), "%s", job->id);
+    set_str(tmp.chan.file, sizeof(tmp.chan.file), job->document);
+    tmp.started_wall = time(NULL);
+    (void)clock_gettime(CLOCK_MONOTONIC, &tmp.started);
+    struct media_fax_done done = {.error = -ENETUNREACH};
+    snprintf(done.result.t30_text, sizeof(done.result.t30_text), "%s", why);
+    record_fax(t, &tmp, &done);
+}
+
+static void
+originate(struct call_table *t, const struct spool_job *job)
+{
+    const struct cfg *cfg = t->cfg;
+    const struct cfg_trunk *trunk = find_trunk_by_name(t->routes, job->trunk);
+    if (!trunk)
+        return fail_job(t, job, "unknown trunk");
+    if (!trunk->proxy[0])
+        return fail_job(t, job, "trunk has no proxy for outbound calls");
+    if (t->is_draining || !t->free)
+        return fail_job(t, job, t->is_draining ? "draining" : "all channels busy");
+    if (strlen(job->document) >= sizeof(t->calls[0].chan.file))
+        return fail_job(t, job, "document path too long");
+
+    struct call *call = t->free;
+    t->free = call->next_free;
+    t->nactive++;
+    *call = (struct call){
+        .slot = call->slot,
+        .is_in_use = true,
+        .worker = call->slot % media_workers(t->media),
+        .reinvite = trunk->t38_reinvite,
+        .reinvite_delay_ms = trunk->t38_reinvite_delay_ms,
+        .t38_enabled = cfg->sdp.t38_enabled && trunk->t38_enabled,
+    };
+    (void)clock_gettime(CLOCK_MONOTONIC, &call->started);
+    call->started_wall = time(NULL);
+    snprintf(call->job, sizeof(call->job), "%s", job->id);
+    set_str(call->did, sizeof(call->did), job->from[0] ? job->from : trunk->caller_id);
+    snprintf(call->caller, sizeof(call->caller), "%s", job->to);
+    snprintf(call->trunk, sizeof(call->trunk), "%s", trunk->name);
+
+    uint16_t port = (uint16_t)(cfg->port_min + 2 * call->slot);
+    call->chan = (struct media_chan){
+        .local_port = port,
+        .direction = FX38_SEND,
+        .is_caller = true,
+        .owner = call,
+    };
+    set_str(call->chan.file, sizeof(call->chan.file), job->document);
+    if (media_attach(t->media, call->worker, &call->chan) < 0) {
+        release_slot(t, call);
+        return fail_job(t, job, "media worker queue full");
+    }
+    call->is_attached = true;
+
+    char uri[256];
+    snprintf(uri, sizeof(uri), "sip:%s@%s%s", job->to, trunk->proxy,
+             trunk->proxy_tcp ? ";transport=tcp" : "");
+    struct ua_originate o = {
+        .to_uri = uri,
+        .from_user = call->did,
+        .offer = call->t38_enabled ? UA_MEDIA_T38 : UA_MEDIA_AUDIO,
+        .prefs = cfg->sdp,
+        .local_addr = cfg->media_addr,
+        .local_family = strchr(cfg->media_addr, ':') ? AF_INET6 : AF_INET,
+        .local_port = port,
+        .refuse_t38_reoffer = trunk->t38_reinvite == CFG_REINVITE_NONE,
+        .auth_user = trunk->username,
+        .auth_password = trunk->password,
+    };
+    o.prefs.t38_enabled = call->t38_enabled;
+    call->ua = ua_originate(t->ua, &o, call);
+    if (!call->ua) {
+        /* The channel is attached: detach it; the slot comes back with RELEASED. */
+        call->is_fax_done = true;
+        (void)media_detach(t->media, call->worker, &call->chan);
+        return fail_job(t, job, "cannot create the SIP call");
+    }
+    snprintf(call->call_id, sizeof(call->call_id), "%s", ua_call_id(call->ua));
+    log_info("call %s: job %s: sending %s to %s via trunk %s (%s), offering %s", call->call_id,
+             job->id, job->document, job->to, trunk->name, trunk->proxy,
+             ua_media_kind_name(o.offer));
+}
+
 /* ---- the SIP thread's queue ---- */
 
 static void
@@ -295,6 +507,12 @@ on_message(void *data, const struct mq_msg *msg)
         release_slot(t, msg->ptr);
         check_idle(t);
         break;
+    case MEDIA_REPLY_FAX_DONE: {
+        struct media_fax_done *done = (struct media_fax_done *)(uintptr_t)msg->u64;
+        fax_done(t, msg->ptr, done);
+        free(done);
+        break;
+    }
     case CALL_CMD_DRAIN:
         log_notice("draining: %d call(s) in progress, new calls get 503", t->nactive);
         t->is_draining = true;
@@ -307,6 +525,10 @@ on_message(void *data, const struct mq_msg *msg)
         break;
     case CALL_CMD_FORCE_EXIT:
         ua_stop(t->ua);
+        break;
+    case CALL_CMD_ORIGINATE:
+        originate(t, msg->ptr);
+        free(msg->ptr);
         break;
     case CALL_CMD_ROUTES: {
         struct cfg_routes *old = t->routes;
@@ -335,7 +557,7 @@ call_table_attach_ua(struct call_table *t, struct ua *ua)
 
 struct call_table *
 call_table_new(const struct cfg *cfg, struct cfg_routes *routes, struct media_pool *media,
-               struct mq *sip_q, struct mq *main_q)
+               struct store *store, struct mq *sip_q, struct mq *main_q)
 {
     struct call_table *t = calloc(1, sizeof(*t));
     if (!t)
@@ -345,6 +567,7 @@ call_table_new(const struct cfg *cfg, struct cfg_routes *routes, struct media_po
     t->media = media;
     t->main_q = main_q;
     t->sip_q = sip_q;
+    t->store = store;
     t->calls = calloc((size_t)cfg->max_channels, sizeof(*t->calls));
     if (!t->calls) {
         call_table_free(t);

@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "media.h"
 #include "mq.h"
+#include "store.h"
 #include "ua.h"
 
 #define DEFAULT_CONFIG "etc/inkless.conf"
@@ -40,6 +41,7 @@ struct daemon {
     struct mq *main_q;
     struct mq *sip_q;
     struct media_pool *media;
+    struct store *store;
     struct call_table *calls;
     bool debug;
 
@@ -89,6 +91,37 @@ make_dirs(const char *root)
             return -errno;
     }
     return 0;
+}
+
+static void
+media_options_from_cfg(const struct cfg *cfg, struct media_options *ret)
+{
+    int modems = FX38_MODEM_V27TER;
+    if (cfg->fax_max_rate >= 7200)
+        modems |= FX38_MODEM_V29;
+    if (cfg->fax_max_rate >= 12000)
+        modems |= FX38_MODEM_V17;
+    *ret = (struct media_options){
+        .threads = cfg->media_threads,
+        .tick_ms = cfg->tick_ms,
+        .speedup = cfg->speedup,
+        .max_channels = cfg->max_channels,
+        .fax =
+            {
+                .ecm = cfg->fax_ecm,
+                .modems = modems,
+                .fine = cfg->fax_fine,
+                .superfine = cfg->fax_superfine,
+                .inactivity_s = cfg->fax_inactivity_s,
+            },
+        .redundancy_control = cfg->udptl_redundancy_control,
+        .redundancy_image = cfg->udptl_redundancy_image,
+        .fec_span = cfg->udptl_fec_span,
+        .fec_entries = cfg->udptl_fec_entries,
+    };
+    snprintf(ret->bind_addr, sizeof(ret->bind_addr), "%s", cfg->media_addr);
+    snprintf(ret->ident, sizeof(ret->ident), "%s", cfg->fax_ident);
+    snprintf(ret->header, sizeof(ret->header), "%s", cfg->fax_header);
 }
 
 /* ---- the SIP thread ---- */
@@ -336,12 +369,16 @@ main(int argc, char **argv)
     (void)loop_add_io(d.loop, &d.q_io, mq_fd(d.main_q), EPOLLIN, on_main_queue, &d);
     timer_init(&d.drain_timer, on_drain_timeout, &d);
 
-    d.media = media_start(d.cfg->media_threads, d.cfg->tick_ms, d.cfg->max_channels, d.sip_q);
+    struct media_options mo;
+    media_options_from_cfg(d.cfg, &mo);
+    d.store = store_start(d.cfg->var_dir, d.sip_q);
+    d.media = d.store ? media_start(&mo, d.sip_q) : NULL;
     if (!d.media) {
-        fprintf(stderr, "inklessd: cannot start media workers: %s\n", strerror(errno));
+        fprintf(stderr, "inklessd: cannot start media or storage threads: %s\n",
+                strerror(errno));
         return 1;
     }
-    d.calls = call_table_new(d.cfg, cfg_take_routes(d.cfg), d.media, d.sip_q, d.main_q);
+    d.calls = call_table_new(d.cfg, cfg_take_routes(d.cfg), d.media, d.store, d.sip_q, d.main_q);
     if (!d.calls) {
         fprintf(stderr, "inklessd: out of memory for %d channels\n", d.cfg->max_channels);
         return 1;
@@ -370,6 +407,7 @@ main(int argc, char **argv)
     r = loop_run(d.loop);
 
     media_stop(d.media);
+    store_stop(d.store);
     call_table_free(d.calls);
     close(d.sigfd);
     mq_free(d.sip_q);

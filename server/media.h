@@ -14,24 +14,63 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "loop.h"
 #include "mq.h"
 #include "sdp.h"
+#include "session.h"
 
 struct media_worker;
 
-/* Worker-owned part of a call slot. Only the worker it is attached to reads or writes it. */
+/* Worker-owned part of a call slot. The SIP thread fills the first block before
+ * media_attach(); from then until MEDIA_REPLY_RELEASED only the worker touches any of it. */
 struct media_chan {
-    struct media_chan *prev, *next; /* worker's active list */
+    /* set by the SIP thread before attach */
     struct ua_media_desc media;     /* what we send/receive now */
     uint16_t local_port;
+    enum fx38_direction direction;  /* receive (inbound) or send (outbound job) */
+    bool is_caller;                 /* we placed the call */
+    char file[256];                 /* rx TIFF to write, or tx TIFF to send (spandsp: < 256) */
+    void *owner;                    /* the struct call, returned in every reply */
+
+    /* the worker's */
+    struct media_chan *prev, *next; /* worker's active list */
+    int fd;                         /* UDPTL/RTP socket, -1 if none */
+    struct loop_io io;
+    struct sockaddr_storage remote;
+    socklen_t remote_len;
+    struct fx38_session *fax;
+    bool is_fax_done;
     uint64_t attached_ns;
     uint64_t ticks;
-    void *owner;                    /* the struct call, returned in MEDIA_REPLY_RELEASED */
+    uint64_t tx_errors;             /* sendto() failures, counted, never fatal (pitfall 3) */
 };
 
 /* Replies a worker posts on the reply queue given to media_start(). */
 enum media_reply {
     MEDIA_REPLY_RELEASED = 100, /* ptr = owner of the detached channel */
+    MEDIA_REPLY_FAX_DONE,       /* ptr = owner, u64 = (uintptr_t) struct media_fax_done *,
+                                 * owned by the receiver (free()) */
+};
+
+/* A fax ended (phase E, or a media failure before it started). */
+struct media_fax_done {
+    struct fx38_result result;
+    int error; /* 0, or -errno when media could not start (socket, file): no T.30 result */
+};
+
+/* Settings every channel shares (copied at media_start). */
+struct media_options {
+    int threads;
+    int tick_ms;
+    int speedup;          /* test-only accelerated clock, 1 = real time */
+    int max_channels;     /* per worker, for queue and timer sizing */
+    char bind_addr[UA_SDP_ADDR_LEN];
+    struct fx38_fax fax;  /* T.30 settings; direction/file/is_caller are per channel */
+    char ident[FX38_IDENT_LEN + 1], header[FX38_HEADER_LEN + 1]; /* fax.local_ident/header */
+    int redundancy_control, redundancy_image, fec_span, fec_entries;
 };
 
 struct media_stats {
@@ -41,9 +80,9 @@ struct media_stats {
     int channels;
 };
 
-/* Start `n` workers with a `tick_ms` tick, each able to hold `max_channels` channels, replying
- * on `reply_q` (borrowed). Returns the pool or NULL (errno set). Main thread. */
-struct media_pool *media_start(int n, int tick_ms, int max_channels, struct mq *reply_q);
+/* Start opts->threads workers replying on `reply_q` (borrowed). Returns the pool or NULL
+ * (errno set). Main thread. */
+struct media_pool *media_start(const struct media_options *opts, struct mq *reply_q);
 
 /* Stop and join every worker, then free the pool. Channels still attached are dropped
  * without replies. Accepts NULL. Main thread. */
@@ -51,7 +90,8 @@ void media_stop(struct media_pool *pool);
 
 int media_workers(const struct media_pool *pool);
 
-/* Attach chan (its media, port and owner filled) to worker `w`. Ownership of *chan passes to
+/* Attach chan (its first block filled) to worker `w`; the worker opens the media socket and,
+ * for T.38, starts the fax. Ownership of *chan passes to
  * the worker until it replies RELEASED. Any thread; 0 or -EAGAIN (queue full). */
 int media_attach(struct media_pool *pool, int w, struct media_chan *chan);
 

@@ -61,6 +61,7 @@ struct ua {
     const struct ua_events *ev;
     void *data;
     char user_agent[128];
+    char listen_host[UA_SDP_ADDR_LEN + 2]; /* for our From/Contact: "1.2.3.4" or "[::1]" */
     int answer_delay_ms;
     int max_sdp_bytes;
     int ncalls; /* accepted calls not yet ended */
@@ -72,6 +73,7 @@ struct ua {
 
 enum ua_call_state {
     UA_CALL_NEW = 0,
+    UA_CALL_CALLING, /* our INVITE sent, no final answer yet */
     UA_CALL_RINGING,
     UA_CALL_ANSWERED,
     UA_CALL_READY,
@@ -531,12 +533,92 @@ handle_ack(struct ua *ua, struct ua_call *call, const sip_t *sip)
         ua->ev->on_media(ua->data, call->call_data, &call->media);
 }
 
+/* ---- outbound calls ---- */
+
+struct ua_call *
+ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
+{
+    char from[160], call_id[96], sdp[UA_SDP_BUF];
+    unsigned char rnd[8];
+
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        rnd[i] = (unsigned char)rand();
+    snprintf(call_id, sizeof(call_id), "%02x%02x%02x%02x%02x%02x%02x%02x-%llu@inkless", rnd[0],
+             rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
+             (unsigned long long)++ua->sess_seq);
+    snprintf(from, sizeof(from), "<sip:%s@%s>", o->from_user && o->from_user[0] ? o->from_user
+                                                                                 : "anonymous",
+             ua->listen_host);
+    nua_handle_t *nh = nua_handle(ua->nua, NULL, SIPTAG_TO_STR(o->to_uri), SIPTAG_FROM_STR(from),
+                                  SIPTAG_CALL_ID_STR(call_id), TAG_END());
+    if (!nh)
+        return NULL;
+    struct ua_call *call = new_call(ua, nh, NULL);
+    if (!call) {
+        nua_handle_destroy(nh);
+        return NULL;
+    }
+    copy_str(call->call_id, sizeof(call->call_id), call_id);
+    call->call_data = call_data;
+    call->is_call_id_owner = true;
+    call->prefs = o->prefs;
+    call->refuse_t38_reoffer = o->refuse_t38_reoffer;
+    copy_str(call->local_addr, sizeof(call->local_addr), o->local_addr);
+    call->local_family = o->local_family;
+    call->local_port = o->local_port;
+    copy_str(call->auth_user, sizeof(call->auth_user), o->auth_user);
+    copy_str(call->auth_password, sizeof(call->auth_password), o->auth_password);
+    call->reinvite_kind = o->offer; /* what our initial offer was, for reading the answer */
+
+    struct ua_sdp_local local;
+    local_sdp(call, &local);
+    if (ua_sdp_write_offer(o->offer, &call->prefs, &local, sdp, sizeof(sdp)) < 0) {
+        nua_handle_bind(nh, NULL);
+        nua_handle_destroy(nh);
+        return NULL;
+    }
+    call->is_accepted = true;
+    ua->ncalls++;
+    call->state = UA_CALL_CALLING;
+    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
+               TAG_END());
+    return call;
+}
+
+/* Responses to our initial INVITE. A failure needs nothing here: the terminated call
+ * state follows and reports on_ended with the status. */
+static void
+handle_outbound_response(struct ua *ua, struct ua_call *call, int status, const sip_t *sip)
+{
+    if (status < 200)
+        return;
+    if ((status == 401 || status == 407) && authenticate(call, sip))
+        return;
+    if (status >= 300)
+        return;
+
+    struct ua_media_desc media;
+    int r = parse_answer(ua, sip, call->reinvite_kind, &call->prefs, &media);
+    call->state = UA_CALL_ANSWERED;
+    if (r < 0) {
+        log_info("call %s: answer to our INVITE unusable (%s): hanging up", call->call_id,
+                 strerror(-r));
+        ua_hangup(call, 488);
+        return;
+    }
+    call->media = media;
+    ua->ev->on_media(ua->data, call->call_data, &call->media);
+}
+
 /* ---- the end of a call ---- */
 
 void
 ua_hangup(struct ua_call *call, int cause)
 {
     switch (call->state) {
+    case UA_CALL_CALLING:
+        nua_cancel(call->nh, TAG_END());
+        break;
     case UA_CALL_NEW:
     case UA_CALL_RINGING:
         cancel_timer(call);
@@ -612,7 +694,9 @@ ua_callback(nua_event_t event, int status, char const *phrase, nua_t *nua, struc
             handle_ack(ua, call, sip);
         break;
     case nua_r_invite:
-        if (call)
+        if (call && call->state == UA_CALL_CALLING)
+            handle_outbound_response(ua, call, status, sip);
+        else if (call)
             handle_reinvite_response(ua, call, status, sip);
         break;
     case nua_i_state:
@@ -685,6 +769,8 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
     ua->answer_delay_ms = opts->answer_delay_ms;
     ua->max_sdp_bytes = opts->max_sdp_bytes > 0 ? opts->max_sdp_bytes : UA_SDP_MAX_BODY;
     copy_str(ua->user_agent, sizeof(ua->user_agent), opts->user_agent);
+    snprintf(ua->listen_host, sizeof(ua->listen_host),
+             strchr(opts->listen_addr, ':') ? "[%s]" : "%s", opts->listen_addr);
 
     su_init();
     su_home_init(ua->home);

@@ -99,7 +99,27 @@ void ua_stop(struct ua *ua);
 /* Number of dialogs that have not ended yet. */
 int ua_active_calls(const struct ua *ua);
 
-/* Hang up one call: BYE if established, CANCEL/decline otherwise. on_ended follows. */
+/* An outbound call (a fax to send). Strings are copied. */
+struct ua_originate {
+    const char *to_uri;          /* "sip:NUMBER@HOST:PORT", ";transport=tcp" for TCP */
+    const char *from_user;       /* our caller ID (number) */
+    enum ua_media_kind offer;    /* what the INVITE offers: UA_MEDIA_T38 or UA_MEDIA_AUDIO */
+    struct ua_sdp_prefs prefs;
+    const char *local_addr;      /* our media address and port (the channel's) */
+    int local_family;
+    uint16_t local_port;
+    bool refuse_t38_reoffer;
+    const char *auth_user;       /* digest credentials, NULL or "" = none */
+    const char *auth_password;
+};
+
+/* Place a call. Events follow as for an inbound call: on_media when the answer arrives,
+ * on_established once it is up, on_ended in every case (failure statuses included).
+ * Returns the call, or NULL if it could not even be started (then no event follows). */
+struct ua_call *ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data);
+
+/* Hang up one call: BYE if established, CANCEL (ours) or a final error (theirs) if not yet
+ * answered. on_ended follows. */
 void ua_hangup(struct ua_call *call, int cause);
 
 /* Send our own re-INVITE offering `kind` after delay_ms (0 = now). Glare (491) is retried

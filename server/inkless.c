@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* inkless: the control tool. Today: `inkless send`, which commits a fax job into the spool
+ * directory of the daemon named by the config (OpenSMTPD-style: inklessd picks it up from
+ * spool/tx/). The REST API and the email gateway will submit through the same spool. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tiffio.h>
+
+#include "config.h"
+#include "spool.h"
+
+#define DEFAULT_CONFIG "etc/inkless.conf"
+#define SYSTEM_CONFIG "/etc/inkless/inkless.conf"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: inkless [-c CONFIG] send --to NUMBER --trunk NAME [--from NUMBER]\n"
+               "                [--header TEXT] [--wait [--timeout SECONDS]] FILE.tif\n"
+               "  send    queue FILE.tif (a fax TIFF: bilevel, 1728/2048/2432 wide) for NUMBER\n"
+               "          over trunk NAME; prints the job id. --wait: wait for the result,\n"
+               "          print it, and exit 0 only if every page went through.\n");
+}
+
+static void
+quiet(const char *module, const char *fmt, va_list ap)
+{
+}
+
+/* What spandsp can send without conversion (document conversion comes with issue #5). */
+static int
+check_tiff(const char *path, int *ret_pages, char *err, size_t errlen)
+{
+    TIFFSetErrorHandler(quiet);
+    TIFFSetWarningHandler(quiet);
+    TIFF *tif = TIFFOpen(path, "r");
+    if (!tif) {
+        snprintf(err, errlen, "%s: not a TIFF file (or unreadable)", path);
+        return -EINVAL;
+    }
+    int pages = 0;
+    do {
+        uint32_t w = 0;
+        uint16_t bps = 1, spp = 1;
+        TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+        TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+        pages++;
+        if (bps != 1 || spp != 1 || (w != 1728 && w != 2048 && w != 2432)) {
+            snprintf(err, errlen,
+                     "%s: page %d is %u pixels wide with %u bit(s) per sample: a fax page is "
+                     "bilevel and 1728, 2048 or 2432 wide",
+                     path, pages, w, bps * spp);
+            TIFFClose(tif);
+            return -EINVAL;
+        }
+    } while (pages < 10000 && TIFFReadDirectory(tif));
+    TIFFClose(tif);
+    *ret_pages = pages;
+    return 0;
+}
+
+static int
+wait_result(const char *document, int timeout_s)
+{
+    char path[600];
+    size_t n = strlen(document);
+    snprintf(path, sizeof(path), "%.*s.json", (int)(n > 4 ? n - 4 : n), document);
+    for (long waited_ms = 0; waited_ms <= (long)timeout_s * 1000; waited_ms += 100) {
+        FILE *f = fopen(path, "re");
+        if (f) {
+            char buf[4096];
+            size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+            buf[len] = '\0';
+            fputs(buf, stdout);
+            return strstr(buf, "\"success\": true") ? 0 : 1;
+        }
+        struct timespec ts = {.tv_nsec = 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "inkless: no result after %d s (the job stays queued)\n", timeout_s);
+    return 2;
+}
+
+static int
+cmd_send(const struct cfg *cfg, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"to", required_argument, NULL, 't'},     {"trunk", required_argument, NULL, 'k'},
+        {"from", required_argument, NULL, 'f'},   {"header", required_argument, NULL, 'H'},
+        {"wait", no_argument, NULL, 'w'},         {"timeout", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
+    };
+    struct spool_job job = {0};
+    bool wait = false;
+    int timeout_s = 600, opt;
+    char err[512];
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 't':
+            if (cfg_normalize_number(optarg, job.to, sizeof(job.to)) < 0) {
+                fprintf(stderr, "inkless: --to %s: not a phone number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'k':
+            snprintf(job.trunk, sizeof(job.trunk), "%s", optarg);
+            break;
+        case 'f':
+            if (cfg_normalize_number(optarg, job.from, sizeof(job.from)) < 0) {
+                fprintf(stderr, "inkless: --from %s: not a phone number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'H':
+            snprintf(job.header, sizeof(job.header), "%s", optarg);
+            break;
+        case 'w':
+            wait = true;
+            break;
+        case 'T':
+            timeout_s = atoi(optarg);
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1 || !job.to[0] || !job.trunk[0]) {
+        usage(stderr);
+        return 2;
+    }
+    const char *file = argv[optind];
+
+    bool known = false;
+    for (int i = 0; i < cfg->routes.ntrunks; i++)
+        known |= strcmp(cfg->routes.trunks[i].name, job.trunk) == 0;
+    if (!known) {
+        fprintf(stderr, "inkless: no trunk \"%s\" in %s\n", job.trunk, cfg->path);
+        return 2;
+    }
+    int pages;
+    if (check_tiff(file, &pages, err, sizeof(err)) < 0) {
+        fprintf(stderr, "inkless: %s\n", err);
+        return 1;
+    }
+    int r = spool_submit(cfg->var_dir, file, &job);
+    if (r < 0) {
+        fprintf(stderr, "inkless: cannot queue %s in %s/spool: %s\n", file, cfg->var_dir,
+                strerror(-r));
+        return 1;
+    }
+    printf("%s\n", job.id);
+    fflush(stdout);
+    fprintf(stderr, "inkless: job %s: %d page(s) to %s via %s queued\n", job.id, pages, job.to,
+            job.trunk);
+    return wait ? wait_result(job.document, timeout_s) : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    int i = 1;
+    char err[512];
+
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!config_path)
+        config_path = access(DEFAULT_CONFIG, R_OK) == 0 ? DEFAULT_CONFIG : SYSTEM_CONFIG;
+    struct cfg *cfg = cfg_load(config_path, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "inkless: %s\n", err);
+        return 2;
+    }
+    int r;
+    if (strcmp(argv[i], "send") == 0) {
+        r = cmd_send(cfg, argc - i, argv + i);
+    } else {
+        fprintf(stderr, "inkless: unknown command \"%s\"\n", argv[i]);
+        usage(stderr);
+        r = 2;
+    }
+    cfg_free(cfg);
+    return r;
+}
