@@ -313,10 +313,11 @@ on_ended(void *data, void *call_data, int status, const char *phrase)
              ua_media_kind_name(call->media.kind));
     call->ua = NULL;
     call->sip_status = status;
-    /* No fax session ever started (refused, busy, never switched to T.38): the worker will
-     * send no result, so record the failure here. */
-    if (!call->is_fax_done && call->media.kind != UA_MEDIA_T38) {
-        struct media_fax_done done = {.error = call->job[0] ? -ECONNREFUSED : -EPROTO};
+    /* An outbound job whose call never reached T.38 (refused, busy, no answer): the worker
+     * will send no result, so record the failure here; the job must not wait for ever.
+     * Inbound calls that never carried a fax leave only their log line. */
+    if (call->job[0] && !call->is_fax_done && call->media.kind != UA_MEDIA_T38) {
+        struct media_fax_done done = {.error = -ECONNREFUSED};
         snprintf(done.result.t30_text, sizeof(done.result.t30_text), "no T.38 session (SIP %d %s)",
                  status, phrase ? phrase : "");
         call->is_fax_done = true;
