@@ -8,7 +8,7 @@
  * read it:
  *   seq-number          2 octets, big-endian (INTEGER (0..65535), X.691 §10.5)
  *   primary-ifp-packet  open type (X.691 §10.2): length determinant, then the IFP octets
- *   error-recovery      CHOICE index in 1 bit, padded to an octet (X.691 §23): 0x00 or 0x80
+ *   error-recovery      CHOICE index in 1 bit, padded to an octet: 0x00 or 0x80
  *     0x00 secondary-ifp-packets: count (length determinant), then count open types carrying
  *          the IFPs of seq-1, seq-2, … (newest first)
  *     0x80 fec-info: fec-npackets, an unconstrained INTEGER (X.691 §12.2.6: 1 length octet,
@@ -19,13 +19,15 @@
  *   Nothing may follow the last field (as FreeSWITCH's udptl.c checks): that keeps RTP or
  *   garbage sent to our port from passing as UDPTL.
  *
- * FEC layout (the one every implementation interoperates on): packet S with span s and E
+ * FEC layout (as the udptl.c of Asterisk and of FreeSWITCH's mod_spandsp encode and decode it,
+ * and rtpengine's t38.c encodes it): packet S with span s and E
  * entries; entry m (0 <= m < E) is the XOR of the IFPs S + m - E*k, k = 1..s, each zero-padded
  * to the longest of them, which gives the entry its length. The E entries cover S - s*E .. S-1
  * once each, interleaved, so up to E consecutive losses fall in different entries. A sender
  * with fewer than s*E IFPs behind it sends floor(sent / s) entries (span 0 when that is none).
- * The wire carries no length for a rebuilt IFP; an IFP is self-delimiting (T.38 §7), so we
- * walk its fields to find where it ends and the zero padding starts (ifp_walk).
+ * The wire carries no length for a rebuilt IFP (those implementations deliver it padded); an
+ * IFP is self-delimiting (T.38 Annex A IFPPacket), so we walk its fields to find where it ends
+ * and the zero padding starts (ifp_walk).
  *
  * Receive (the packet's sequence number S against the last delivered L, in 16-bit arithmetic):
  *   S - L in 1..MAX_GAP+1  deliver L+1 .. S-1 where a secondary or a parity entry has them
@@ -132,7 +134,7 @@ put_octets(uint8_t *w, const uint8_t *p, size_t n)
     return w + n;
 }
 
-/* Where a T.38 IFP ends (T.38 §7 and Annex A IFPPacket; the walk of spandsp's
+/* Where a T.38 IFP ends (T.38 Annex A IFPPacket in aligned PER; the walk of spandsp's
  * t38_core_rx_ifp_stream). Octet 0: bit 7 data-field present, bit 6 t30-data (else
  * t30-indicator), bit 5 extension (the type then takes 6 bits running into octet 1).
  * data-field: a count, then per field a field-type header and, when flagged, a 2-octet
@@ -455,7 +457,7 @@ parse(const uint8_t *pkt, size_t len, struct parsed *ret)
     ret->seq = (uint16_t)(pkt[0] << 8 | pkt[1]);
     if ((rc = rd_octets(&r, &ret->ifp, &ret->ifp_len)) < 0)
         return rc;
-    /* An empty open type is sent as one zero octet (X.691 §10.2), and no IFP is empty. */
+    /* An empty encoding is sent as one zero octet (X.691 §10.1.3), and no IFP is empty. */
     if (ret->ifp_len == 0)
         return -EINVAL;
     if (ret->ifp_len > FX38_UDPTL_MAX_IFP)

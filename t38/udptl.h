@@ -64,7 +64,7 @@ struct fx38_udptl_stats {
     uint64_t late;                 /* primary older than the last delivered, never delivered */
     uint64_t recovered_redundancy; /* missing IFPs delivered from a secondary */
     uint64_t recovered_fec;        /* missing IFPs rebuilt from parity */
-    uint64_t lost;                 /* sequence numbers skipped without recovery */
+    uint64_t lost;                 /* sequence numbers skipped without recovery (gaps < 2000) */
     uint64_t malformed;            /* packets refused by fx38_udptl_rx (-EINVAL, -EMSGSIZE) */
     uint64_t resyncs;              /* sequence restarts (a jump of 2000 or more either way) */
     /* tx */
@@ -114,14 +114,22 @@ int fx38_udptl_set_config(struct fx38_udptl *u, const struct fx38_udptl_config *
 
 /* The whole-packet limit we honour for a far end that announced T38FaxMaxDatagram
  * `far_max_datagram`: 0 or negative (absent) gives FX38_UDPTL_DEFAULT_DATAGRAM; otherwise
- * clamped to [FX38_UDPTL_MIN_DATAGRAM, FX38_UDPTL_MAX_DATAGRAM]. We read it as the whole
- * UDPTL packet, the reading that can only make our packets smaller; peers that meant the IFP
- * size get less redundancy than they could take, never an oversized packet. Pure. */
+ * clamped to [FX38_UDPTL_MIN_DATAGRAM, FX38_UDPTL_MAX_DATAGRAM].
+ * - Whole packet: peers disagree on whether the value counts the IFP or the UDPTL packet; the
+ *   packet reading can only make ours smaller, so a peer that meant the IFP gets less
+ *   redundancy than it could take, never an oversized packet.
+ * - Floor 160: the smallest value seen in the wild. It holds spandsp's largest paced IFP
+ *   (14400 bit/s for 30 ms: 54 octets + 5 of IFP header) as primary plus one secondary, so
+ *   image data keeps some redundancy. A smaller value is read as an IFP size (it could not
+ *   carry any redundancy at all) and raised to 160.
+ * - Ceiling 1452 = 1500 - 40 (IPv6) - 8 (UDP): never an IP fragment, whatever the family.
+ * Pure. */
 int fx38_udptl_clamp_datagram(int far_max_datagram);
 
 /* The largest IFP fx38_udptl_build() accepts with the current limit and EC mode (a packet
- * with no secondaries or FEC entries). Give it to t38_set_max_datagram_size(); spandsp does
- * not enforce it (pitfall 6) but stays under it with paced 30 ms chunks. Non-blocking. */
+ * with no secondaries or FEC entries), at least 152. Give it to t38_set_max_datagram_size();
+ * spandsp 0.0.6 does not enforce it (pitfall 6), but its paced 30 ms chunks stay far below.
+ * Non-blocking. */
 int fx38_udptl_get_max_ifp(const struct fx38_udptl *u);
 
 /* Build the UDPTL packet carrying `ifp` (len bytes, borrowed, as given to spandsp's tx
@@ -147,7 +155,7 @@ int fx38_udptl_build(struct fx38_udptl *u, const uint8_t *ifp, size_t len,
 int fx38_udptl_rx(struct fx38_udptl *u, const uint8_t *pkt, size_t len,
                   fx38_udptl_deliver_fn *deliver, void *data);
 
-/* Whether an IFP carries high-speed image data (T.38 §7 IFPPacket: type-of-msg t30-data with a
+/* Whether an IFP carries high-speed image data (T.38 Annex A IFPPacket: t30-data with a
  * data type of V.27ter, V.29, V.17, V.33 or the V.34 primary channel). Indicators, V.21 and
  * V.8 data, V.34 control channel and rate signals, and anything unparseable are control.
  * `ifp` is borrowed. Pure. */
