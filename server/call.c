@@ -296,10 +296,21 @@ on_media(void *data, void *call_data, const struct ua_media_desc *media)
 static void
 on_reinvite_failed(void *data, void *call_data, int status)
 {
+    struct call_table *t = data;
     struct call *call = call_data;
-    /* TODO(#6): continue over G.711. Until then the call keeps its audio stream. */
-    log_info("call %s: T.38 switch refused (%d), staying on %s", call->call_id, status,
-             ua_media_kind_name(call->media.kind));
+
+    if (call->media.kind == UA_MEDIA_T38 || call->is_fax_done)
+        return;
+    /* The far end will not do T.38 (488, 415, 606…). TODO(#6): continue over G.711; until
+     * then end the call with a clear result rather than hold a channel that cannot fax. */
+    log_info("call %s: far end refused T.38 (%d): ending the call", call->call_id, status);
+    struct media_fax_done done = {.error = -EPROTONOSUPPORT};
+    snprintf(done.result.t30_text, sizeof(done.result.t30_text),
+             "T.38 refused by the far end (SIP %d); fax over G.711 not available", status);
+    call->is_fax_done = true;
+    record_fax(t, call, &done);
+    if (call->ua)
+        ua_hangup(call->ua, 488);
 }
 
 static void
@@ -379,8 +390,14 @@ static void
 fax_done(struct call_table *t, struct call *call, struct media_fax_done *done)
 {
     const struct fx38_result *r = &done->result;
+    if (done->error == -ETIMEDOUT && call->is_fax_done)
+        return; /* already ended for another reason (T.38 refused) */
+    if (done->error == -ETIMEDOUT)
+        snprintf(done->result.t30_text, sizeof(done->result.t30_text),
+                 "no T.38 within fax.t38_timeout; fax over G.711 not available");
     if (done->error)
-        log_warning("call %s: fax could not start: %s", call->call_id, strerror(-done->error));
+        log_warning("call %s: no fax: %s (%s)", call->call_id, strerror(-done->error),
+                    done->result.t30_text);
     else
         log_info("call %s: fax %s %s: %d page(s), %d bit/s, ECM %s, from '%s': %s (T.30 %d)",
                  call->call_id, call->chan.direction == FX38_SEND ? "sent" : "received",

@@ -759,6 +759,7 @@ static const struct opt fax_opts[] = {
     O_BOOL(struct cfg, "fine", fax_fine),
     O_BOOL(struct cfg, "superfine", fax_superfine),
     O_INT(struct cfg, "inactivity_timeout", fax_inactivity_s, 5, 600, NULL),
+    O_INT(struct cfg, "t38_timeout", fax_t38_timeout_s, 5, 600, NULL),
     {.name = NULL},
 };
 
@@ -935,6 +936,7 @@ set_defaults(struct cfg *cfg)
         .fax_fine = true,
         .fax_superfine = true,
         .fax_inactivity_s = 30,
+        .fax_t38_timeout_s = 60,
         .udptl_redundancy_control = 3,
         .udptl_redundancy_image = 2,
         .udptl_fec_span = 3,

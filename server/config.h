@@ -115,6 +115,7 @@ struct cfg {
     int fax_max_rate;    /* 14400, 12000, 9600, 7200, 4800 or 2400 */
     bool fax_fine, fax_superfine;
     int fax_inactivity_s; /* silence both ways mid-fax this long: give up */
+    int fax_t38_timeout_s; /* a call still on audio this long after the answer is ended */
 
     /* UDPTL error recovery we send (what we accept is whatever the far end sends) */
     int udptl_redundancy_control;

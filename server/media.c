@@ -332,10 +332,14 @@ on_tick(void *data, int fd, uint32_t events)
     if (samples > 8 * SAMPLE_RATE)
         samples = 8 * SAMPLE_RATE; /* after a stall, don't fire every T.30 timer at once */
 
+    /* In the channel's own clock (speedup included), like every other fax timer. */
+    uint64_t t38_deadline = (uint64_t)w->opts->t38_timeout_s * 1000 / (uint64_t)w->opts->tick_ms;
     for (struct media_chan *c = w->chans; c; c = c->next) {
         c->ticks++;
         if (c->fax && !c->is_fax_done)
             fx38_tick(c->fax, (int)samples);
+        else if (!c->fax && !c->is_fax_done && c->ticks > t38_deadline)
+            report_done(w, c, NULL, -ETIMEDOUT); /* TODO(#6): fax over G.711 instead */
     }
 }
 

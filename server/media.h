@@ -71,6 +71,7 @@ struct media_options {
     struct fx38_fax fax;  /* T.30 settings; direction/file/is_caller are per channel */
     char ident[FX38_IDENT_LEN + 1], header[FX38_HEADER_LEN + 1]; /* fax.local_ident/header */
     int redundancy_control, redundancy_image, fec_span, fec_entries;
+    int t38_timeout_s;    /* a channel still without T.38 this long is ended (-ETIMEDOUT) */
 };
 
 struct media_stats {
