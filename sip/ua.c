@@ -40,6 +40,7 @@ struct ua_watch;
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "log.h"
 
@@ -801,7 +802,10 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
                          SIPTAG_ACCEPT_STR("application/sdp"),
                          SIPTAG_USER_AGENT_STR(ua->user_agent), SIPTAG_SERVER_STR(ua->user_agent),
                          /* Answer to the packet's source address and port, as behind NAT. */
-                         NTATAG_SERVER_RPORT(2), TAG_END());
+                         NTATAG_SERVER_RPORT(2),
+                         /* No STUN server on the SIP port: a SIP trunk has no use for it, and
+                          * sofia-sip 1.12.11 leaks on every malformed STUN request. */
+                         TPTAG_STUN_SERVER(0), TAG_END());
     if (!ua->nua) {
         snprintf(errbuf, errlen, "cannot listen on %s (address in use or not local?)", url);
         goto fail;
