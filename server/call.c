@@ -28,6 +28,7 @@ struct call {
     int slot;
     bool is_in_use;
     bool is_attached; /* chan belongs to a media worker until it replies RELEASED */
+    bool is_answer_pending; /* inbound, ringing: the fax engine starts with our 200 */
     struct ua_call *ua; /* NULL once the dialog ended */
     int worker;
     char call_id[128];
@@ -235,7 +236,9 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
         .direction = FX38_RECEIVE,
         .is_caller = false,
         .owner = call,
+        .is_waiting_answer = cfg->answer_delay_ms > 0,
     };
+    call->is_answer_pending = call->chan.is_waiting_answer;
     if (rx_file_name(t, call, call->chan.file, sizeof(call->chan.file)) < 0) {
         log_error("call %s: spool path too long (server.var_dir): 500", inv->call_id);
         release_slot(t, call);
@@ -264,6 +267,24 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
     log_info("call %s: %s from '%s' via trunk %s (%s, %s): answering with %s on port %u",
              call->call_id, call->did, call->caller, call->trunk, src, inv->transport,
              ua_media_kind_name(ret->media.kind), port);
+}
+
+/* With sip.answer_delay_ms the channel was attached while ringing: its fax engine starts
+ * now, with the 200, or its T.30 timers would run out against a far end not yet listening. */
+static void
+on_answered(void *data, void *call_data)
+{
+    struct call_table *t = data;
+    struct call *call = call_data;
+
+    if (!call->is_answer_pending)
+        return;
+    call->is_answer_pending = false;
+    if (media_update(t->media, call->worker, &call->chan, &call->media) < 0) {
+        log_warning("call %s: cannot start media on worker %d: hanging up", call->call_id,
+                    call->worker);
+        ua_hangup(call->ua, 500);
+    }
 }
 
 static void
@@ -348,6 +369,7 @@ on_ended(void *data, void *call_data, int status, const char *phrase)
 
 const struct ua_events call_ua_events = {
     .on_invite = on_invite,
+    .on_answered = on_answered,
     .on_established = on_established,
     .on_media = on_media,
     .on_reinvite_failed = on_reinvite_failed,

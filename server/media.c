@@ -243,7 +243,7 @@ chan_attach(struct media_worker *w, struct media_chan *c)
         report_done(w, c, NULL, r);
         return;
     }
-    if (c->media.kind == UA_MEDIA_T38)
+    if (c->media.kind == UA_MEDIA_T38 && !c->is_waiting_answer)
         start_fax(w, c);
 }
 
@@ -251,6 +251,7 @@ static void
 chan_update(struct media_worker *w, struct media_chan *c, const struct ua_media_desc *m)
 {
     c->media = *m;
+    c->is_waiting_answer = false;
     (void)remote_from_desc(c);
     if (c->media.kind != UA_MEDIA_T38 || c->is_fax_done || c->fd < 0)
         return; /* TODO(#6): audio after T.38, and fax over G.711 */

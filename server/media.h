@@ -34,6 +34,7 @@ struct media_chan {
     bool is_caller;                 /* we placed the call */
     char file[256];                 /* rx TIFF to write, or tx TIFF to send (spandsp: < 256) */
     void *owner;                    /* the struct call, returned in every reply */
+    bool is_waiting_answer;         /* ringing: start the fax engine on the first update */
 
     /* the worker's */
     struct media_chan *prev, *next; /* worker's active list */

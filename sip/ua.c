@@ -236,6 +236,8 @@ answer_call(struct ua_call *call)
     call->state = UA_CALL_ANSWERED;
     nua_respond(call->nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                 SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    if (call->ua->ev->on_answered)
+        call->ua->ev->on_answered(call->ua->data, call->call_data);
 }
 
 static void

@@ -64,6 +64,8 @@ struct ua_decision {
 struct ua_events {
     /* Initial INVITE: fill *ret (zeroed on entry). */
     void (*on_invite)(void *data, const struct ua_invite *inv, struct ua_decision *ret);
+    /* Our 200 to the initial INVITE went out (after sip.answer_delay_ms, if any). Optional. */
+    void (*on_answered)(void *data, void *call_data);
     /* The call is up: our 200 was ACKed. */
     void (*on_established)(void *data, void *call_data);
     /* The media in use changed: far end's re-INVITE accepted, our re-INVITE answered, or the
