@@ -27,9 +27,9 @@ struct call {
     struct call *next_free;
     int slot;
     bool is_in_use;
-    bool is_attached; /* chan belongs to a media worker until it replies RELEASED */
+    bool is_attached;       /* chan belongs to a media worker until it replies RELEASED */
     bool is_answer_pending; /* inbound, ringing: the fax engine starts with our 200 */
-    struct ua_call *ua; /* NULL once the dialog ended */
+    struct ua_call *ua;     /* NULL once the dialog ended */
     int worker;
     char call_id[128];
     char did[CFG_NUMBER_LEN];
@@ -42,9 +42,9 @@ struct call {
     struct timespec started;    /* monotonic, for the duration in the end-of-call line */
     time_t started_wall;        /* for the fax record */
     bool is_fax_done;
-    char job[SPOOL_ID_LEN];     /* outbound: the spool job, "" for inbound */
-    int sip_status;             /* final status of the call, for the record */
-    struct media_chan chan;     /* owned by the media worker while attached */
+    char job[SPOOL_ID_LEN]; /* outbound: the spool job, "" for inbound */
+    int sip_status;         /* final status of the call, for the record */
+    struct media_chan chan; /* owned by the media worker while attached */
 };
 
 struct call_table {
@@ -201,8 +201,7 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
     if (inv->offer) {
         int r = ua_sdp_negotiate(inv->offer, &ret->prefs, &ret->media);
         if (r < 0) {
-            log_info("call %s to %s: no acceptable media in offer: 488", inv->call_id,
-                     num->number);
+            log_info("call %s to %s: no acceptable media in offer: 488", inv->call_id, num->number);
             ret->status = 488;
             return;
         }
@@ -359,8 +358,8 @@ on_ended(void *data, void *call_data, int status, const char *phrase)
     if (call->is_attached) {
         if (media_detach(t->media, call->worker, &call->chan) == 0)
             return; /* the slot is freed when the worker replies RELEASED */
-        log_error("call %s: media worker %d queue full: slot %d lost until restart",
-                call->call_id, call->worker, call->slot);
+        log_error("call %s: media worker %d queue full: slot %d lost until restart", call->call_id,
+                  call->worker, call->slot);
         return;
     }
     release_slot(t, call);
@@ -573,8 +572,7 @@ on_message(void *data, const struct mq_msg *msg)
     case CALL_CMD_ROUTES: {
         struct cfg_routes *old = t->routes;
         t->routes = msg->ptr;
-        log_notice("reloaded: %d trunk(s), %d number(s)", t->routes->ntrunks,
-                   t->routes->nnumbers);
+        log_notice("reloaded: %d trunk(s), %d number(s)", t->routes->ntrunks, t->routes->nnumbers);
         cfg_free_routes(old);
         break;
     }

@@ -20,27 +20,27 @@
 
 /* Messages to the SIP thread's queue (besides MEDIA_REPLY_RELEASED from workers). */
 enum call_cmd {
-    CALL_CMD_DRAIN = 1,    /* refuse new calls (503); post MAIN_MSG_IDLE when none are left */
-    CALL_CMD_SHUTDOWN,     /* hang up everything and stop the SIP thread */
-    CALL_CMD_FORCE_EXIT,   /* stop the SIP thread now, even with BYEs in flight */
-    CALL_CMD_ROUTES,       /* ptr = new struct cfg_routes (ownership passes) */
-    CALL_CMD_ORIGINATE,    /* ptr = struct spool_job to send (ownership passes) */
+    CALL_CMD_DRAIN = 1,  /* refuse new calls (503); post MAIN_MSG_IDLE when none are left */
+    CALL_CMD_SHUTDOWN,   /* hang up everything and stop the SIP thread */
+    CALL_CMD_FORCE_EXIT, /* stop the SIP thread now, even with BYEs in flight */
+    CALL_CMD_ROUTES,     /* ptr = new struct cfg_routes (ownership passes) */
+    CALL_CMD_ORIGINATE,  /* ptr = struct spool_job to send (ownership passes) */
 };
 
 /* Messages from the SIP thread to the main thread. */
 enum main_msg {
-    MAIN_MSG_IDLE = 1,     /* draining and no call left */
+    MAIN_MSG_IDLE = 1, /* draining and no call left */
 };
 
 struct call_table;
 
 /* Create the table for cfg (borrowed, must outlive the table) with `routes` (owned from now
- * on), media pool `media`, storage thread `store`, the SIP thread's inbound queue `sip_q` (where media workers reply
- * too) and the main thread's queue `main_q` (all three borrowed). Main thread.
+ * on), media pool `media`, storage thread `store`, the SIP thread's inbound queue `sip_q` (where
+ * media workers reply too) and the main thread's queue `main_q` (all three borrowed). Main thread.
  * sip_q must hold max_channels + 64 messages. */
 struct call_table *call_table_new(const struct cfg *cfg, struct cfg_routes *routes,
-                                  struct media_pool *media, struct store *store,
-                                  struct mq *sip_q, struct mq *main_q);
+                                  struct media_pool *media, struct store *store, struct mq *sip_q,
+                                  struct mq *main_q);
 void call_table_free(struct call_table *t); /* accepts NULL; frees the routes */
 
 /* The ua callbacks; pass the table as their data. */

@@ -731,7 +731,7 @@ static const char *
 check_fax_rate(long long v)
 {
     return v % 2400 == 0 && v <= 14400 && v != 0 ? NULL
-                                                  : "must be 2400, 4800, 7200, 9600, 12000 or 14400";
+                                                 : "must be 2400, 4800, 7200, 9600, 12000 or 14400";
 }
 
 static const char *
@@ -1182,10 +1182,9 @@ static const struct section {
     const struct opt *opts; /* NULL: a list with its own loader */
     int (*load)(struct loader *ld, const config_setting_t *list);
 } sections[] = {
-    {"server", server_opts, NULL}, {"sip", sip_opts, NULL},         {"media", media_opts, NULL},
-    {"limits", limits_opts, NULL}, {"t38", t38_opts, NULL},         {"audio", audio_opts, NULL},
-    {"fax", fax_opts, NULL},
-    {"trunks", NULL, load_trunks}, {"numbers", NULL, load_numbers},
+    {"server", server_opts, NULL}, {"sip", sip_opts, NULL},       {"media", media_opts, NULL},
+    {"limits", limits_opts, NULL}, {"t38", t38_opts, NULL},       {"audio", audio_opts, NULL},
+    {"fax", fax_opts, NULL},       {"trunks", NULL, load_trunks}, {"numbers", NULL, load_numbers},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))

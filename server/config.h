@@ -49,11 +49,11 @@ struct cfg_trunk {
     struct cfg_cidr sources[CFG_MAX_SOURCES];
     char username[CFG_NAME_LEN]; /* digest credentials for our requests; "" = none */
     char password[CFG_SECRET_LEN];
-    char realm[CFG_NAME_LEN];       /* "" = answer any realm */
-    char country_code[4];           /* digits prefixed to national numbers ("1"); "" = none */
-    enum cfg_reinvite t38_reinvite; /* who switches an audio call to T.38, see below */
-    int t38_reinvite_delay_ms;      /* our re-INVITE this long after the call is up */
-    bool t38_enabled;               /* false: never offer/accept T.38 on this trunk */
+    char realm[CFG_NAME_LEN];        /* "" = answer any realm */
+    char country_code[4];            /* digits prefixed to national numbers ("1"); "" = none */
+    enum cfg_reinvite t38_reinvite;  /* who switches an audio call to T.38, see below */
+    int t38_reinvite_delay_ms;       /* our re-INVITE this long after the call is up */
+    bool t38_enabled;                /* false: never offer/accept T.38 on this trunk */
     char proxy[UA_SDP_ADDR_LEN + 8]; /* outbound: carrier "host:port" ("[v6]:port"); "" = none */
     bool proxy_tcp;                  /* outbound over TCP instead of UDP */
     char caller_id[CFG_NUMBER_LEN];  /* outbound From number when a job gives none */
@@ -112,9 +112,9 @@ struct cfg {
     char fax_ident[21];  /* TSI/CSI station identifier */
     char fax_header[51]; /* page header line on what we send, "" = none */
     bool fax_ecm;
-    int fax_max_rate;    /* 14400, 12000, 9600, 7200, 4800 or 2400 */
+    int fax_max_rate; /* 14400, 12000, 9600, 7200, 4800 or 2400 */
     bool fax_fine, fax_superfine;
-    int fax_inactivity_s; /* silence both ways mid-fax this long: give up */
+    int fax_inactivity_s;  /* silence both ways mid-fax this long: give up */
     int fax_t38_timeout_s; /* a call still on audio this long after the answer is ended */
 
     /* UDPTL error recovery we send (what we accept is whatever the far end sends) */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* inkless: the control tool. Today: `inkless send`, which commits a fax job into the spool
- * directory of the daemon named by the config (OpenSMTPD-style: inklessd picks it up from
- * spool/tx/). The REST API and the email gateway will submit through the same spool. */
+/* inkless: the control tool. `inkless send` commits a fax job into the spool directory of the
+ * daemon named by the config (OpenSMTPD-style: inklessd picks it up from spool/tx/); the REST
+ * API and the email gateway will submit through the same spool. inbox, show, export, scrub and
+ * stats read the archive and its index (cli_archive.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include <tiffio.h>
 
+#include "cli.h"
 #include "config.h"
 #include "spool.h"
 
@@ -27,6 +29,7 @@ usage(FILE *f)
                "  send    queue FILE.tif (a fax TIFF: bilevel, 1728/2048/2432 wide) for NUMBER\n"
                "          over trunk NAME; prints the job id. --wait: wait for the result,\n"
                "          print it, and exit 0 only if every page went through.\n");
+    cli_archive_usage(f);
 }
 
 static void
@@ -94,9 +97,12 @@ static int
 cmd_send(const struct cfg *cfg, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"to", required_argument, NULL, 't'},     {"trunk", required_argument, NULL, 'k'},
-        {"from", required_argument, NULL, 'f'},   {"header", required_argument, NULL, 'H'},
-        {"wait", no_argument, NULL, 'w'},         {"timeout", required_argument, NULL, 'T'},
+        {"to", required_argument, NULL, 't'},
+        {"trunk", required_argument, NULL, 'k'},
+        {"from", required_argument, NULL, 'f'},
+        {"header", required_argument, NULL, 'H'},
+        {"wait", no_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     struct spool_job job = {0};
@@ -167,6 +173,15 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
     return wait ? wait_result(job.document, timeout_s) : 0;
 }
 
+/* The commands, by name. */
+static const struct command {
+    const char *name;
+    int (*run)(const struct cfg *cfg, int argc, char **argv);
+} commands[] = {
+    {"send", cmd_send},     {"inbox", cli_inbox}, {"show", cli_show},
+    {"export", cli_export}, {"scrub", cli_scrub}, {"stats", cli_stats},
+};
+
 int
 main(int argc, char **argv)
 {
@@ -196,10 +211,12 @@ main(int argc, char **argv)
         fprintf(stderr, "inkless: %s\n", err);
         return 2;
     }
-    int r;
-    if (strcmp(argv[i], "send") == 0) {
-        r = cmd_send(cfg, argc - i, argv + i);
-    } else {
+    int r = -1;
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+        if (strcmp(argv[i], commands[k].name) == 0)
+            r = commands[k].run(cfg, argc - i, argv + i);
+    }
+    if (r < 0) {
         fprintf(stderr, "inkless: unknown command \"%s\"\n", argv[i]);
         usage(stderr);
         r = 2;

@@ -142,13 +142,11 @@ sip_thread_main(void *arg)
         .max_sdp_bytes = cfg->max_sdp_bytes,
         .debug = d->debug,
     };
-    struct ua *ua = ua_new(&opts, &call_ua_events, d->calls, d->sip_errbuf,
-                           sizeof(d->sip_errbuf));
+    struct ua *ua = ua_new(&opts, &call_ua_events, d->calls, d->sip_errbuf, sizeof(d->sip_errbuf));
     if (ua) {
         int r = call_table_attach_ua(d->calls, ua);
         if (r < 0) {
-            snprintf(d->sip_errbuf, sizeof(d->sip_errbuf), "cannot watch queue: %s",
-                     strerror(-r));
+            snprintf(d->sip_errbuf, sizeof(d->sip_errbuf), "cannot watch queue: %s", strerror(-r));
             ua_free(ua);
             ua = NULL;
         }
@@ -283,12 +281,9 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check-config", no_argument, NULL, 'C'},
-        {"debug", no_argument, NULL, 'd'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'C'},
+        {"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
     bool check_only = false;
@@ -341,8 +336,7 @@ main(int argc, char **argv)
               "inklessd");
     int r = make_dirs(d.cfg->var_dir);
     if (r < 0) {
-        fprintf(stderr, "inklessd: cannot create var dir %s: %s\n", d.cfg->var_dir,
-                strerror(-r));
+        fprintf(stderr, "inklessd: cannot create var dir %s: %s\n", d.cfg->var_dir, strerror(-r));
         return 1;
     }
 
@@ -375,8 +369,7 @@ main(int argc, char **argv)
     d.store = store_start(d.cfg->var_dir, d.sip_q);
     d.media = d.store ? media_start(&mo, d.sip_q) : NULL;
     if (!d.media) {
-        fprintf(stderr, "inklessd: cannot start media or storage threads: %s\n",
-                strerror(errno));
+        fprintf(stderr, "inklessd: cannot start media or storage threads: %s\n", strerror(errno));
         return 1;
     }
     d.calls = call_table_new(d.cfg, cfg_take_routes(d.cfg), d.media, d.store, d.sip_q, d.main_q);

@@ -401,8 +401,7 @@ worker_main(void *arg)
 }
 
 static int
-worker_init(struct media_worker *w, int index, const struct media_options *opts,
-            struct mq *reply_q)
+worker_init(struct media_worker *w, int index, const struct media_options *opts, struct mq *reply_q)
 {
     w->index = index;
     w->tfd = -1;

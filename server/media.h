@@ -28,13 +28,13 @@ struct media_worker;
  * media_attach(); from then until MEDIA_REPLY_RELEASED only the worker touches any of it. */
 struct media_chan {
     /* set by the SIP thread before attach */
-    struct ua_media_desc media;     /* what we send/receive now */
+    struct ua_media_desc media; /* what we send/receive now */
     uint16_t local_port;
-    enum fx38_direction direction;  /* receive (inbound) or send (outbound job) */
-    bool is_caller;                 /* we placed the call */
-    char file[256];                 /* rx TIFF to write, or tx TIFF to send (spandsp: < 256) */
-    void *owner;                    /* the struct call, returned in every reply */
-    bool is_waiting_answer;         /* ringing: start the fax engine on the first update */
+    enum fx38_direction direction; /* receive (inbound) or send (outbound job) */
+    bool is_caller;                /* we placed the call */
+    char file[256];                /* rx TIFF to write, or tx TIFF to send (spandsp: < 256) */
+    void *owner;                   /* the struct call, returned in every reply */
+    bool is_waiting_answer;        /* ringing: start the fax engine on the first update */
 
     /* the worker's */
     struct media_chan *prev, *next; /* worker's active list */
@@ -46,7 +46,7 @@ struct media_chan {
     bool is_fax_done;
     uint64_t attached_ns;
     uint64_t ticks;
-    uint64_t tx_errors;             /* sendto() failures, counted, never fatal (pitfall 3) */
+    uint64_t tx_errors; /* sendto() failures, counted, never fatal (pitfall 3) */
 };
 
 /* Replies a worker posts on the reply queue given to media_start(). */
@@ -66,18 +66,18 @@ struct media_fax_done {
 struct media_options {
     int threads;
     int tick_ms;
-    int speedup;          /* test-only accelerated clock, 1 = real time */
-    int max_channels;     /* per worker, for queue and timer sizing */
+    int speedup;      /* test-only accelerated clock, 1 = real time */
+    int max_channels; /* per worker, for queue and timer sizing */
     char bind_addr[UA_SDP_ADDR_LEN];
-    struct fx38_fax fax;  /* T.30 settings; direction/file/is_caller are per channel */
+    struct fx38_fax fax; /* T.30 settings; direction/file/is_caller are per channel */
     char ident[FX38_IDENT_LEN + 1], header[FX38_HEADER_LEN + 1]; /* fax.local_ident/header */
     int redundancy_control, redundancy_image, fec_span, fec_entries;
-    int t38_timeout_s;    /* a channel still without T.38 this long is ended (-ETIMEDOUT) */
+    int t38_timeout_s; /* a channel still without T.38 this long is ended (-ETIMEDOUT) */
 };
 
 struct media_stats {
     uint64_t ticks;
-    uint64_t late_ticks;     /* ticks that started more than one tick period late */
+    uint64_t late_ticks; /* ticks that started more than one tick period late */
     uint64_t max_late_ns;
     int channels;
 };

@@ -12,9 +12,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "archive.h"
 #include "call.h"
+#include "index.h"
+#include "ingest.h"
 #include "log.h"
 #include "loop.h"
 #include "mq.h"
@@ -32,13 +38,26 @@ struct store {
     struct loop_io q_io;
     char var_dir[CFG_PATH_LEN];
     struct mq *sip_q;
-    int ifd; /* inotify on spool/tx */
+    struct arc *arc;
+    struct idx *idx;
+    bool is_rx_retry; /* an ingest failed (disk, index): the rescan tries spool/rx again */
+    int ifd;          /* inotify on spool/tx */
     struct loop_io in_io;
     struct timer rescan;
     /* Jobs handed to the SIP thread already (so a rescan does not send them twice). */
     char (*posted)[SPOOL_ID_LEN];
     size_t nposted, cap;
 };
+
+static void
+sync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+}
 
 /* JSON string: quotes, backslashes and control characters escaped. */
 static void
@@ -56,16 +75,19 @@ put_str(FILE *f, const char *key, const char *v, bool comma)
     fprintf(f, "\"%s\n", comma ? "," : "");
 }
 
+/* Write rec as JSON next to its document (X.tif -> X.json), durably; the path written goes
+ * to path (size bytes). */
 static int
-write_record(const struct fax_record *rec)
+write_record(const struct fax_record *rec, char *path, size_t size)
 {
-    char path[300], tmp[320], dir[300];
+    char tmp[size + 8], dir[size];
     const struct fx38_result *r = &rec->done.result;
     size_t n = strlen(rec->file);
 
     if (n > 4 && strcmp(rec->file + n - 4, ".tif") == 0)
         n -= 4;
-    snprintf(path, sizeof(path), "%.*s.json", (int)n, rec->file);
+    if (snprintf(path, size, "%.*s.json", (int)n, rec->file) >= (int)size)
+        return -ENAMETOOLONG;
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -97,8 +119,9 @@ write_record(const struct fax_record *rec)
     fprintf(f, "  \"bit_rate\": %d,\n", r->bit_rate);
     fprintf(f, "  \"ecm\": %s,\n", r->ecm ? "true" : "false");
     fprintf(f, "  \"x_res\": %d,\n  \"y_res\": %d,\n", r->x_res, r->y_res);
-    fprintf(f, "  \"udptl\": {\"packets\": %llu, \"recovered\": %llu, \"lost\": %llu, "
-               "\"malformed\": %llu},\n",
+    fprintf(f,
+            "  \"udptl\": {\"packets\": %llu, \"recovered\": %llu, \"lost\": %llu, "
+            "\"malformed\": %llu},\n",
             (unsigned long long)r->udptl.packets,
             (unsigned long long)(r->udptl.recovered_redundancy + r->udptl.recovered_fec),
             (unsigned long long)r->udptl.lost, (unsigned long long)r->udptl.malformed);
@@ -113,12 +136,180 @@ write_record(const struct fax_record *rec)
         return r1;
     }
     snprintf(dir, sizeof(dir), "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    sync_dir(dirname(dir));
     return 0;
+}
+
+/* ---- received faxes into the archive ----
+ *
+ * A received fax is ingested from its two spool files: the TIFF spandsp wrote and the JSON
+ * record written above. The live path and crash recovery are the same code: after phase E
+ * the record is written, read back and ingested; at startup every record left in spool/rx is
+ * ingested the same way. Only after the index commit are the spool files removed (TIFF
+ * first, so a record without its TIFF means "ingested or never had pages"; the index's
+ * unique source_file makes the repeat harmless). A TIFF without a record at startup is a fax
+ * whose call never reported (the daemon died mid-call): its pages are kept as partial.
+ */
+
+static const char *
+json_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static int64_t
+json_num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v)
+           : json_is_real(v)  ? (int64_t)json_real_value(v)
+                              : 0;
+}
+
+/* Fill *fax from the record at json_path. -EBADMSG if it is not a record we wrote. */
+static int
+read_record(const char *json_path, struct idx_fax *fax)
+{
+    json_error_t jerr;
+    json_t *o = json_load_file(json_path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o || !json_is_object(o) || !json_is_boolean(json_object_get(o, "success"))) {
+        json_decref(o);
+        return -EBADMSG;
+    }
+    fax->direction =
+        strcmp(json_str(o, "direction"), "tx") == 0 ? IDX_DIRECTION_TX : IDX_DIRECTION_RX;
+    snprintf(fax->did, sizeof(fax->did), "%s", json_str(o, "did"));
+    snprintf(fax->remote_number, sizeof(fax->remote_number), "%s", json_str(o, "remote"));
+    snprintf(fax->remote_ident, sizeof(fax->remote_ident), "%s", json_str(o, "remote_ident"));
+    snprintf(fax->trunk, sizeof(fax->trunk), "%s", json_str(o, "trunk"));
+    snprintf(fax->call_id, sizeof(fax->call_id), "%s", json_str(o, "call_id"));
+    snprintf(fax->job, sizeof(fax->job), "%s", json_str(o, "job"));
+    snprintf(fax->t30_text, sizeof(fax->t30_text), "%s", json_str(o, "t30_text"));
+    struct tm tm = {0};
+    const char *end = strptime(json_str(o, "started"), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fax->started = end && !*end ? (int64_t)timegm(&tm) : 0;
+    json_t *d = json_object_get(o, "duration_s");
+    fax->duration_ms = json_is_number(d) ? (int64_t)(json_number_value(d) * 1000.0) : 0;
+    fax->ended = fax->started + fax->duration_ms / 1000;
+    fax->t30_code = (int)json_num(o, "t30_status");
+    fax->pages = (int)json_num(o, "pages");
+    fax->bit_rate = (int)json_num(o, "bit_rate");
+    fax->is_ecm = json_is_true(json_object_get(o, "ecm"));
+    fax->transport = strcmp(json_str(o, "transport"), "t38") == 0    ? IDX_TRANSPORT_T38
+                     : strcmp(json_str(o, "transport"), "g711") == 0 ? IDX_TRANSPORT_G711
+                                                                     : IDX_TRANSPORT_NONE;
+    fax->status = json_is_true(json_object_get(o, "success")) ? IDX_STATUS_OK : IDX_STATUS_PARTIAL;
+    json_decref(o);
+    return 0;
+}
+
+/* Ingest spool/rx/<base>.tif (if there) with the record <base>.json (if there), then remove
+ * both. is_orphan: no record is expected (startup recovery of a TIFF without one). */
+static int
+ingest_rx(struct store *st, const char *base, bool is_orphan)
+{
+    char tif[CFG_PATH_LEN + 300], json[CFG_PATH_LEN + 300], err[256], dir[CFG_PATH_LEN + 16];
+    struct idx_fax fax = {.direction = IDX_DIRECTION_RX};
+    struct stat sb;
+
+    snprintf(dir, sizeof(dir), "%s/spool/rx", st->var_dir);
+    snprintf(tif, sizeof(tif), "%s/%s.tif", dir, base);
+    snprintf(json, sizeof(json), "%s/%s.json", dir, base);
+    snprintf(fax.source_file, sizeof(fax.source_file), "%s.tif", base);
+    bool has_tif = stat(tif, &sb) == 0;
+
+    if (is_orphan || read_record(json, &fax) < 0) {
+        if (!is_orphan)
+            log_warning("fax %s: record unreadable: keeping the pages without call details", base);
+        fax.direction = IDX_DIRECTION_RX;
+        fax.status = IDX_STATUS_PARTIAL;
+        fax.t30_code = -1;
+        fax.started = fax.ended = has_tif ? (int64_t)sb.st_mtime : (int64_t)time(NULL);
+        snprintf(fax.t30_text, sizeof(fax.t30_text),
+                 "recovered after a restart: the call's result was not recorded");
+    }
+    bool is_dup = false;
+    int r = arc_ingest_fax(st->arc, st->idx, has_tif ? tif : NULL, &fax, &is_dup, err, sizeof(err));
+    if (r < 0) {
+        st->is_rx_retry = true;
+        return log_err(r, "fax %s: cannot store (kept in spool/rx, will retry): %s", base, err);
+    }
+    if (is_dup)
+        log_info("fax %d stored already: %s", (int)fax.id, fax.source_file);
+    else
+        log_info("fax %d stored: %s from '%s' (%s) to %s, %d page(s) %s, %s (T.30 %d: %s), "
+                 "manifest %.12s",
+                 (int)fax.id, fax.source_file, fax.remote_number, fax.remote_ident, fax.did,
+                 fax.pages, fax.resolution,
+                 fax.status == IDX_STATUS_OK        ? "ok"
+                 : fax.status == IDX_STATUS_PARTIAL ? "partial"
+                                                    : "failed",
+                 fax.t30_code, fax.t30_text, fax.manifest);
+    if ((has_tif && unlink(tif) < 0 && errno != ENOENT) || (unlink(json) < 0 && errno != ENOENT))
+        log_warning("fax %s: stored, but cannot remove its spool files: %s", base, strerror(errno));
+    sync_dir(dir);
+    return 0;
+}
+
+/* Every record in spool/rx (a fax that ended, whose ingest did not finish); with is_startup
+ * also TIFFs without a record (no call is running yet, so these are orphans) and tmp files. */
+static void
+scan_rx(struct store *st, bool is_startup)
+{
+    char dir[CFG_PATH_LEN + 16];
+    snprintf(dir, sizeof(dir), "%s/spool/rx", st->var_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    st->is_rx_retry = false;
+    /* Collect names first: ingesting removes entries while we would be reading them. */
+    char(*names)[256] = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        bool is_json = len > 5 && strcmp(e->d_name + len - 5, ".json") == 0;
+        bool is_tif = len > 4 && strcmp(e->d_name + len - 4, ".tif") == 0;
+        if (is_startup && len > 9 && strcmp(e->d_name + len - 9, ".json.tmp") == 0) {
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+            continue;
+        }
+        if (!is_json && !(is_startup && is_tif))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            void *p = realloc(names, cap * sizeof(*names));
+            if (!p)
+                break;
+            names = p;
+        }
+        snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
+    }
+    closedir(d);
+    /* Records first, then the TIFFs still left (those without one). */
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (strcmp(names[i] + len - 5, ".json") == 0) {
+            names[i][len - 5] = '\0';
+            (void)ingest_rx(st, names[i], false);
+            names[i][0] = '\0';
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[CFG_PATH_LEN + 300];
+        size_t len = strlen(names[i]);
+        if (len == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (access(path, F_OK) < 0)
+            continue; /* ingested with its record */
+        names[i][len - 4] = '\0';
+        log_warning("fax %s: received before a restart without a result: keeping its pages",
+                    names[i]);
+        (void)ingest_rx(st, names[i], true);
+    }
+    free(names);
 }
 
 /* ---- outbound jobs ---- */
@@ -191,6 +382,8 @@ static void
 on_rescan(void *data)
 {
     struct store *st = data;
+    if (st->is_rx_retry)
+        scan_rx(st, false);
     scan(st);
     (void)timer_arm(st->loop, &st->rescan, RESCAN_NS);
 }
@@ -228,10 +421,19 @@ on_command(void *data, const struct mq_msg *msg)
         return;
     }
     struct fax_record *rec = msg->ptr;
-    int r = write_record(rec);
+    char json[320];
+    int r = write_record(rec, json, sizeof(json));
     if (r < 0)
         log_error("call %s: cannot record the fax result for %s: %s", rec->call_id, rec->file,
                   strerror(-r));
+    else if (strcmp(rec->direction, "rx") == 0) {
+        /* X.json -> X: the ingest reads the record back, as recovery would. */
+        char *base = strrchr(json, '/');
+        base = base ? base + 1 : json;
+        base[strlen(base) - 5] = '\0';
+        if (ingest_rx(st, base, false) == 0)
+            log_debug("call %s: fax ingested", rec->call_id);
+    }
     free(rec);
 }
 
@@ -246,6 +448,12 @@ static void *
 store_main(void *arg)
 {
     struct store *st = arg;
+    /* Tmp files of puts a crash interrupted: only this thread writes the archive, and it has
+     * not started yet. Then the faxes left from before a restart, before any new one ends. */
+    unsigned removed = 0;
+    if (arc_clean_tmp(st->arc, 0, &removed) == 0 && removed > 0)
+        log_info("archive: removed %u temporary file(s) left by a crash", removed);
+    scan_rx(st, true);
     (void)loop_run(st->loop);
     mq_drain(st->q, on_command, st); /* what was queued before STOP */
     return NULL;
@@ -256,6 +464,8 @@ store_free(struct store *st)
 {
     if (st->ifd >= 0)
         close(st->ifd);
+    idx_close(st->idx);
+    arc_close(st->arc);
     mq_free(st->q);
     loop_free(st->loop);
     free(st->posted);
@@ -271,6 +481,23 @@ store_start(const char *var_dir, struct mq *sip_q)
         return NULL;
     snprintf(st->var_dir, sizeof(st->var_dir), "%s", var_dir);
     st->sip_q = sip_q;
+    char err[IDX_ERR_LEN];
+    int r = arc_open(var_dir, &st->arc);
+    if (r < 0) {
+        log_error("%s/archive: cannot open the archive: %s", var_dir, strerror(-r));
+        free(st);
+        errno = -r;
+        return NULL;
+    }
+    r = idx_open(var_dir, err, sizeof(err), &st->idx);
+    if (r < 0) {
+        log_error("%s/%s: cannot open the index: %s", var_dir, IDX_FILE, err);
+        arc_close(st->arc);
+        free(st);
+        errno = -r;
+        return NULL;
+    }
+    st->ifd = -1;
     st->loop = loop_new(4);
     st->q = mq_new(STORE_QUEUE);
     st->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

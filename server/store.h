@@ -18,16 +18,16 @@
 /* Everything we know about one fax when it ends. */
 struct fax_record {
     char call_id[128];
-    char direction[8];  /* "rx" or "tx" */
-    char did[24];       /* our number */
-    char remote[64];    /* the far end's number */
+    char direction[8]; /* "rx" or "tx" */
+    char did[24];      /* our number */
+    char remote[64];   /* the far end's number */
     char trunk[64];
-    char transport[8];  /* "t38" (later also "g711") */
-    char file[256];     /* the TIFF received or sent */
-    char job[64];       /* outbound: the spool job id, "" for inbound */
-    time_t started;     /* wall clock, for CDRs */
-    double duration_s;  /* call answer to phase E */
-    int sip_status;     /* how the call ended, when known */
+    char transport[8]; /* "t38" (later also "g711") */
+    char file[256];    /* the TIFF received or sent */
+    char job[64];      /* outbound: the spool job id, "" for inbound */
+    time_t started;    /* wall clock, for CDRs */
+    double duration_s; /* call answer to phase E */
+    int sip_status;    /* how the call ended, when known */
     struct media_fax_done done;
 };
 

@@ -88,8 +88,8 @@ struct ua_call {
     nua_handle_t *nh;
     void *call_data;
     enum ua_call_state state;
-    bool is_accepted;       /* server/ said 200: on_ended is owed */
-    bool is_call_id_owner;  /* we sent the initial INVITE (RFC 3261 §14.1 glare timing) */
+    bool is_accepted;      /* server/ said 200: on_ended is owed */
+    bool is_call_id_owner; /* we sent the initial INVITE (RFC 3261 §14.1 glare timing) */
     char call_id[128];
 
     struct ua_sdp_prefs prefs;
@@ -459,8 +459,7 @@ authenticate(struct ua_call *call, const sip_t *sip)
     const msg_auth_t *au = NULL;
     if (sip)
         au = sip->sip_www_authenticate ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
-    if (!au || !au->au_scheme || !call->auth_user[0] ||
-        call->auth_attempts >= UA_MAX_AUTH_ATTEMPTS)
+    if (!au || !au->au_scheme || !call->auth_user[0] || call->auth_attempts >= UA_MAX_AUTH_ATTEMPTS)
         return false;
     const char *realm = msg_params_find(au->au_params, "realm=");
     char cred[512];
@@ -549,9 +548,8 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
     snprintf(call_id, sizeof(call_id), "%02x%02x%02x%02x%02x%02x%02x%02x-%llu@inkless", rnd[0],
              rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
              (unsigned long long)++ua->sess_seq);
-    snprintf(from, sizeof(from), "<sip:%s@%s>", o->from_user && o->from_user[0] ? o->from_user
-                                                                                 : "anonymous",
-             ua->listen_host);
+    snprintf(from, sizeof(from), "<sip:%s@%s>",
+             o->from_user && o->from_user[0] ? o->from_user : "anonymous", ua->listen_host);
     nua_handle_t *nh = nua_handle(ua->nua, NULL, SIPTAG_TO_STR(o->to_uri), SIPTAG_FROM_STR(from),
                                   SIPTAG_CALL_ID_STR(call_id), TAG_END());
     if (!nh)
@@ -583,8 +581,7 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
     call->is_accepted = true;
     ua->ncalls++;
     call->state = UA_CALL_CALLING;
-    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
-               TAG_END());
+    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
     return call;
 }
 
@@ -792,16 +789,15 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
     char url[256];
     bool v6 = strchr(opts->listen_addr, ':') != NULL;
     const char *tp = opts->udp && opts->tcp ? "" : opts->udp ? ";transport=udp" : ";transport=tcp";
-    snprintf(url, sizeof(url), v6 ? "sip:[%s]:%d%s" : "sip:%s:%d%s", opts->listen_addr,
-             opts->port, tp);
+    snprintf(url, sizeof(url), v6 ? "sip:[%s]:%d%s" : "sip:%s:%d%s", opts->listen_addr, opts->port,
+             tp);
 
     ua->nua = nua_create(ua->root, ua_callback, ua, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                          NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
                          NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
                          /* Only what we implement: no PRACK/UPDATE/REFER, no session timers. */
                          SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
-                         SIPTAG_SUPPORTED_STR(""),
-                         SIPTAG_ACCEPT_STR("application/sdp"),
+                         SIPTAG_SUPPORTED_STR(""), SIPTAG_ACCEPT_STR("application/sdp"),
                          SIPTAG_USER_AGENT_STR(ua->user_agent), SIPTAG_SERVER_STR(ua->user_agent),
                          /* Answer to the packet's source address and port, as behind NAT. */
                          NTATAG_SERVER_RPORT(2),

@@ -23,10 +23,10 @@ struct ua_options {
     const char *listen_addr; /* "127.0.0.1", "::1", "0.0.0.0" (borrowed for ua_new only) */
     int port;
     bool udp, tcp;
-    const char *user_agent;  /* Server/User-Agent header value */
-    int answer_delay_ms;     /* send 180 and wait this long before 200; 0 = answer at once */
-    int max_sdp_bytes;       /* larger offers get 488 */
-    bool debug;              /* route sofia's own log at level 3+ to our debug log */
+    const char *user_agent; /* Server/User-Agent header value */
+    int answer_delay_ms;    /* send 180 and wait this long before 200; 0 = answer at once */
+    int max_sdp_bytes;      /* larger offers get 488 */
+    bool debug;             /* route sofia's own log at level 3+ to our debug log */
 };
 
 /* An initial INVITE as seen by server/. Everything is borrowed and valid only during the
@@ -40,25 +40,25 @@ struct ua_invite {
     const char *from_display;      /* caller display name, or "" */
     const struct sockaddr *source; /* transport source address of the request */
     socklen_t source_len;
-    const char *transport;         /* "udp" or "tcp" */
-    const struct ua_sdp *offer;    /* NULL: INVITE without SDP (we make the offer in 200) */
+    const char *transport;      /* "udp" or "tcp" */
+    const struct ua_sdp *offer; /* NULL: INVITE without SDP (we make the offer in 200) */
 };
 
 /* What server/ decided. status 200 = accept (after answer_delay_ms); anything else is sent
  * as the final response. */
 struct ua_decision {
     int status;
-    const char *phrase;           /* NULL: the standard phrase */
-    int retry_after_s;            /* > 0: add Retry-After (503) */
-    void *call_data;              /* server's call object, passed to every later event */
-    struct ua_media_desc media;   /* accepted stream (kind NONE for an INVITE without SDP) */
-    struct ua_sdp_prefs prefs;    /* copied: used again for re-INVITEs in this dialog */
+    const char *phrase;         /* NULL: the standard phrase */
+    int retry_after_s;          /* > 0: add Retry-After (503) */
+    void *call_data;            /* server's call object, passed to every later event */
+    struct ua_media_desc media; /* accepted stream (kind NONE for an INVITE without SDP) */
+    struct ua_sdp_prefs prefs;  /* copied: used again for re-INVITEs in this dialog */
     char local_addr[UA_SDP_ADDR_LEN];
     int local_family;
-    uint16_t local_port;          /* our media port for this call */
-    bool refuse_t38_reoffer;      /* the far end may not move this call to T.38 (488) */
-    const char *auth_user;        /* digest credentials for challenges to our requests */
-    const char *auth_password;    /* (copied; NULL or "" = none) */
+    uint16_t local_port;       /* our media port for this call */
+    bool refuse_t38_reoffer;   /* the far end may not move this call to T.38 (488) */
+    const char *auth_user;     /* digest credentials for challenges to our requests */
+    const char *auth_password; /* (copied; NULL or "" = none) */
 };
 
 struct ua_events {
@@ -103,15 +103,15 @@ int ua_active_calls(const struct ua *ua);
 
 /* An outbound call (a fax to send). Strings are copied. */
 struct ua_originate {
-    const char *to_uri;          /* "sip:NUMBER@HOST:PORT", ";transport=tcp" for TCP */
-    const char *from_user;       /* our caller ID (number) */
-    enum ua_media_kind offer;    /* what the INVITE offers: UA_MEDIA_T38 or UA_MEDIA_AUDIO */
+    const char *to_uri;       /* "sip:NUMBER@HOST:PORT", ";transport=tcp" for TCP */
+    const char *from_user;    /* our caller ID (number) */
+    enum ua_media_kind offer; /* what the INVITE offers: UA_MEDIA_T38 or UA_MEDIA_AUDIO */
     struct ua_sdp_prefs prefs;
-    const char *local_addr;      /* our media address and port (the channel's) */
+    const char *local_addr; /* our media address and port (the channel's) */
     int local_family;
     uint16_t local_port;
     bool refuse_t38_reoffer;
-    const char *auth_user;       /* digest credentials, NULL or "" = none */
+    const char *auth_user; /* digest credentials, NULL or "" = none */
     const char *auth_password;
 };
 

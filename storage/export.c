@@ -40,8 +40,7 @@ pdf_bytes(struct pdfw *w, const void *p, size_t n)
     w->off += n;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-pdf_fmt(struct pdfw *w, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) pdf_fmt(struct pdfw *w, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -167,7 +166,8 @@ arc_export_pdf(const struct arc_export_page *pages, size_t n, FILE *out,
     pdf_fmt(&w, "xref\n0 %u\n0000000000 65535 f \n", n_obj + 1);
     for (unsigned i = 1; i <= n_obj; i++)
         pdf_fmt(&w, "%010" PRIu64 " 00000 n \n", w.obj_off[i]);
-    pdf_fmt(&w, "trailer\n<< /Size %u /Root 1 0 R /Info 3 0 R >>\nstartxref\n%" PRIu64 "\n%%%%EOF\n",
+    pdf_fmt(&w,
+            "trailer\n<< /Size %u /Root 1 0 R /Info 3 0 R >>\nstartxref\n%" PRIu64 "\n%%%%EOF\n",
             n_obj + 1, xref);
     if (!w.err && ferror(out))
         w.err = -EIO;

@@ -20,8 +20,8 @@ struct arc_export_page {
 
 /* Optional PDF document information; every field may be NULL/0. */
 struct arc_pdf_meta {
-    const char *title;  /* e.g. "Fax from +49 40 987654"; any bytes, escaped */
-    time_t created;     /* the fax's start time (UTC) as CreationDate; 0 = none */
+    const char *title; /* e.g. "Fax from +49 40 987654"; any bytes, escaped */
+    time_t created;    /* the fax's start time (UTC) as CreationDate; 0 = none */
 };
 
 /* Write a PDF 1.4 with one page per object to out (borrowed, written from its current

@@ -64,7 +64,7 @@ struct idx_page {
     int number;
     char hash[IDX_HASH_HEX_LEN + 1]; /* archive object id of the canonical page */
     int width, length;               /* pixels */
-    int xres, yres;                  /* pixels per metre, as spandsp reports them */
+    int xres, yres;                  /* dots per inch, as storage/page.h normalises them */
 };
 
 /* idx_list_faxes: every field is optional (0, "" or ANY = no condition). */

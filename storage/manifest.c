@@ -39,8 +39,7 @@ out_bytes(struct outbuf *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
-static void __attribute__((format(printf, 2, 3)))
-out_fmt(struct outbuf *o, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) out_fmt(struct outbuf *o, const char *fmt, ...)
 {
     char tmp[256];
     va_list ap;
@@ -174,9 +173,11 @@ parse_uint(const char *s, size_t n, uint64_t max, uint64_t *ret)
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -EBADMSG;
-        if (v > (max - (uint64_t)(s[i] - '0')) / 10)
+        uint64_t d = (uint64_t)(s[i] - '0');
+        /* d > max first: max - d must not wrap (the flags have max 1, so "ecm 5"). */
+        if (d > max || v > (max - d) / 10)
             return -EBADMSG;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + d;
     }
     *ret = v;
     return 0;

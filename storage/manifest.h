@@ -57,16 +57,16 @@ struct arc_manifest {
     char remote[33];       /* the other party's number, "" if unknown */
     char remote_ident[41]; /* T.30 TSI/CSI (20 characters on the wire, §5.3.6.2.4) */
     char trunk[65];
-    time_t started;        /* UTC, 1970…9999 */
-    uint32_t duration;     /* seconds */
-    char status[17];       /* "ok", "partial", "failed", … (server/ decides the words) */
-    uint32_t t30_code;     /* spandsp's T30_ERR_… completion code */
+    time_t started;    /* UTC, 1970…9999 */
+    uint32_t duration; /* seconds */
+    char status[17];   /* "ok", "partial", "failed", … (server/ decides the words) */
+    uint32_t t30_code; /* spandsp's T30_ERR_… completion code */
     char t30_text[129];
-    uint32_t rate;         /* bit/s of the last page */
+    uint32_t rate; /* bit/s of the last page */
     bool is_ecm;
-    char transport[9];     /* "t38", "g711" */
+    char transport[9]; /* "t38", "g711" */
     bool is_partial;
-    size_t n_pages;        /* ≤ ARC_MANIFEST_MAX_PAGES; written as the "pages" line */
+    size_t n_pages;                  /* ≤ ARC_MANIFEST_MAX_PAGES; written as the "pages" line */
     struct arc_manifest_page *pages; /* n_pages entries; owned as the function says */
 };
 

@@ -167,8 +167,8 @@ mem_unmap(thandle_t h, void *base, toff_t size)
 static TIFF *
 open_mem(struct memfile *mf, const char *mode, TIFFOpenOptions *opts)
 {
-    return TIFFClientOpenExt("memory", mode, mf, mem_read, mem_write, mem_seek, mem_close,
-                             mem_size, mem_map, mem_unmap, opts);
+    return TIFFClientOpenExt("memory", mode, mf, mem_read, mem_write, mem_seek, mem_close, mem_size,
+                             mem_map, mem_unmap, opts);
 }
 
 /* Resolution classes a fax or a scanner produces (T.30 Table 2 / DIS bits 15, 41–46, 65–68:
@@ -266,9 +266,8 @@ decode_page(TIFF *tif, struct tiff_err *te, int index, struct arc_page *pg, size
                        index, bps, spp);
     /* Only the fax codecs: every other decoder libtiff carries is attack surface we need not
      * expose to a peer's bytes. */
-    if (comp != COMPRESSION_NONE && comp != COMPRESSION_CCITTRLE &&
-        comp != COMPRESSION_CCITTRLEW && comp != COMPRESSION_CCITTFAX3 &&
-        comp != COMPRESSION_CCITTFAX4)
+    if (comp != COMPRESSION_NONE && comp != COMPRESSION_CCITTRLE && comp != COMPRESSION_CCITTRLEW &&
+        comp != COMPRESSION_CCITTFAX3 && comp != COMPRESSION_CCITTFAX4)
         return set_err(errbuf, errlen, -ENOTSUP, "page %d: compression %u is not a fax codec",
                        index, comp);
     if (photometric != PHOTOMETRIC_MINISWHITE && photometric != PHOTOMETRIC_MINISBLACK)
@@ -286,8 +285,8 @@ decode_page(TIFF *tif, struct tiff_err *te, int index, struct arc_page *pg, size
 
     tmsize_t sl = TIFFScanlineSize(tif);
     if (sl <= 0 || (size_t)sl != pg->stride)
-        return set_err(errbuf, errlen, -EBADMSG, "page %d: scanline size %lld for width %u",
-                       index, (long long)sl, w);
+        return set_err(errbuf, errlen, -EBADMSG, "page %d: scanline size %lld for width %u", index,
+                       (long long)sl, w);
     size_t need = pg->stride * h;
     if (need > *cap) {
         uint8_t *p = realloc(pg->bits, need);
@@ -312,8 +311,7 @@ decode_page(TIFF *tif, struct tiff_err *te, int index, struct arc_page *pg, size
 }
 
 static int
-read_tiff(TIFF *tif, struct tiff_err *te, arc_page_fn *fn, void *data, char *errbuf,
-          size_t errlen)
+read_tiff(TIFF *tif, struct tiff_err *te, arc_page_fn *fn, void *data, char *errbuf, size_t errlen)
 {
     struct arc_page pg = {0};
     size_t cap = 0;
@@ -543,9 +541,8 @@ encode_t6(const struct arc_page *pg, uint8_t **ret_t6, size_t *ret_len)
         goto out;
     uint64_t *offs = NULL, *counts = NULL;
     if (TIFFNumberOfStrips(tif) == 1 && TIFFGetField(tif, TIFFTAG_STRIPOFFSETS, &offs) &&
-        TIFFGetField(tif, TIFFTAG_STRIPBYTECOUNTS, &counts) && offs && counts &&
-        counts[0] > 0 && counts[0] <= UINT32_MAX && offs[0] <= mf.len &&
-        counts[0] <= mf.len - offs[0]) {
+        TIFFGetField(tif, TIFFTAG_STRIPBYTECOUNTS, &counts) && offs && counts && counts[0] > 0 &&
+        counts[0] <= UINT32_MAX && offs[0] <= mf.len && counts[0] <= mf.len - offs[0]) {
         uint8_t *t6 = malloc((size_t)counts[0]);
         if (t6) {
             memcpy(t6, mf.buf + offs[0], (size_t)counts[0]);

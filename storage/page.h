@@ -64,8 +64,7 @@ int arc_read_pages_mem(const uint8_t *buf, size_t len, arc_page_fn *fn, void *da
 
 /* Allocate a white page (bits zeroed, owned by *pg: free with arc_page_release).
  * Returns 0, -EINVAL for a size or resolution out of the limits, or -ENOMEM. */
-int arc_page_init(struct arc_page *pg, uint32_t width, uint32_t rows, uint16_t xres,
-                  uint16_t yres);
+int arc_page_init(struct arc_page *pg, uint32_t width, uint32_t rows, uint16_t xres, uint16_t yres);
 
 /* Free pg->bits (NULL is fine) and clear pg. */
 void arc_page_release(struct arc_page *pg);

@@ -15,7 +15,7 @@
 #define JOB_FILE "job"
 
 /* snprintf into a path buffer; a path that does not fit is an error, never truncated. */
-#define PATH_FMT(buf, ...)                                                                        \
+#define PATH_FMT(buf, ...)                                                                         \
     do {                                                                                           \
         int path_n_ = snprintf(buf, sizeof(buf), __VA_ARGS__);                                     \
         if (path_n_ < 0 || (size_t)path_n_ >= sizeof(buf))                                         \
@@ -119,8 +119,8 @@ spool_submit(const char *var_dir, const char *tiff_path, struct spool_job *job)
         return -EIO;
     job->created = time(NULL);
     strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", gmtime_r(&job->created, &tm));
-    snprintf(job->id, sizeof(job->id), "%s-%02x%02x%02x%02x%02x%02x", when, rnd[0], rnd[1],
-             rnd[2], rnd[3], rnd[4], rnd[5]);
+    snprintf(job->id, sizeof(job->id), "%s-%02x%02x%02x%02x%02x%02x", when, rnd[0], rnd[1], rnd[2],
+             rnd[3], rnd[4], rnd[5]);
 
     PATH_FMT(tmpdir, "%s/spool/tmp/%s", var_dir, job->id);
     PATH_FMT(txparent, "%s/spool/tx", var_dir);

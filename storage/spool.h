@@ -20,13 +20,13 @@
 #define SPOOL_RESULT "document.json"
 
 struct spool_job {
-    char id[SPOOL_ID_LEN];  /* <UTC time>-<random hex>, also the directory name */
-    char to[32];            /* number to call, E.164 digits or as the trunk wants it */
+    char id[SPOOL_ID_LEN]; /* <UTC time>-<random hex>, also the directory name */
+    char to[32];           /* number to call, E.164 digits or as the trunk wants it */
     char trunk[64];
-    char from[32];          /* caller ID, "" = the trunk's */
-    char header[51];        /* page header line, "" = none */
+    char from[32];   /* caller ID, "" = the trunk's */
+    char header[51]; /* page header line, "" = none */
     time_t created;
-    char document[512];     /* absolute or var-dir-relative path of the TIFF, filled by load */
+    char document[512]; /* absolute or var-dir-relative path of the TIFF, filled by load */
 };
 
 /* Commit a new job: copy `tiff_path` into the spool as its document and write the job file

@@ -27,10 +27,10 @@ struct fx38_session {
     void *data;
     enum fx38_direction direction;
     bool is_done;
-    uint64_t samples;           /* since the session started */
-    uint64_t last_activity;     /* when we last received a good packet or sent one */
+    uint64_t samples;       /* since the session started */
+    uint64_t last_activity; /* when we last received a good packet or sent one */
     uint64_t inactivity_samples;
-    struct fx38_result result;  /* filled at phase E */
+    struct fx38_result result; /* filled at phase E */
     char tag[64];
     uint8_t pkt[FX38_UDPTL_MAX_DATAGRAM];
 };
@@ -214,12 +214,10 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     if (fax->superfine)
         res |= T30_SUPPORT_SUPERFINE_RESOLUTION | T30_SUPPORT_R16_RESOLUTION;
     t30_set_supported_resolutions(s->t30, res);
-    t30_set_supported_image_sizes(s->t30, T30_SUPPORT_215MM_WIDTH | T30_SUPPORT_255MM_WIDTH |
-                                              T30_SUPPORT_303MM_WIDTH |
-                                              T30_SUPPORT_UNLIMITED_LENGTH |
-                                              T30_SUPPORT_A4_LENGTH | T30_SUPPORT_B4_LENGTH |
-                                              T30_SUPPORT_US_LETTER_LENGTH |
-                                              T30_SUPPORT_US_LEGAL_LENGTH);
+    t30_set_supported_image_sizes(
+        s->t30, T30_SUPPORT_215MM_WIDTH | T30_SUPPORT_255MM_WIDTH | T30_SUPPORT_303MM_WIDTH |
+                    T30_SUPPORT_UNLIMITED_LENGTH | T30_SUPPORT_A4_LENGTH | T30_SUPPORT_B4_LENGTH |
+                    T30_SUPPORT_US_LETTER_LENGTH | T30_SUPPORT_US_LEGAL_LENGTH);
 
     if (fax->direction == FX38_SEND)
         t30_set_tx_file(s->t30, fax->file, fax->first_page, fax->last_page);
@@ -301,9 +299,9 @@ fx38_get_result(struct fx38_session *s, struct fx38_result *ret)
 void
 fx38_set_debug(struct fx38_session *s, bool on, const char *tag)
 {
-    int level = on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG |
-                         SPAN_LOG_FLOW
-                   : SPAN_LOG_NONE;
+    int level =
+        on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG | SPAN_LOG_FLOW
+           : SPAN_LOG_NONE;
     /* span_log keeps the tag by pointer (pitfall 12): keep our own copy alive. */
     snprintf(s->tag, sizeof(s->tag), "%s", tag ? tag : "");
     logging_state_t *logs[] = {

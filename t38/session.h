@@ -22,8 +22,8 @@
 #include "udptl.h"
 
 #define FX38_SAMPLE_RATE 8000
-#define FX38_IDENT_LEN 20       /* T.30 station identifier (TSI/CSI), digits and + and space */
-#define FX38_HEADER_LEN 50      /* page header line */
+#define FX38_IDENT_LEN 20  /* T.30 station identifier (TSI/CSI), digits and + and space */
+#define FX38_HEADER_LEN 50 /* page header line */
 #define FX38_TEXT_LEN 128
 
 /* Modems (T.30 supported modulations). */
@@ -35,13 +35,13 @@ enum {
 
 /* Negotiated T.38 parameters (from SDP, via server/). */
 struct fx38_params {
-    int version;           /* T38FaxVersion 0..3: spandsp must use the negotiated one */
-    int max_bitrate;       /* T38MaxBitRate: limits the modems we offer */
+    int version;     /* T38FaxVersion 0..3: spandsp must use the negotiated one */
+    int max_bitrate; /* T38MaxBitRate: limits the modems we offer */
     bool fill_bit_removal;
-    int far_max_datagram;  /* the far end's T38FaxMaxDatagram, 0 = not given */
-    enum fx38_udptl_ec ec; /* what we send */
-    int redundancy_control;/* secondaries behind indicators/control IFPs */
-    int redundancy_image;  /* secondaries behind image data IFPs */
+    int far_max_datagram;   /* the far end's T38FaxMaxDatagram, 0 = not given */
+    enum fx38_udptl_ec ec;  /* what we send */
+    int redundancy_control; /* secondaries behind indicators/control IFPs */
+    int redundancy_image;   /* secondaries behind image data IFPs */
     int fec_span, fec_entries;
 };
 
@@ -50,31 +50,31 @@ enum fx38_direction { FX38_RECEIVE = 0, FX38_SEND };
 /* What the fax itself does (T.30 settings). Strings are copied. */
 struct fx38_fax {
     enum fx38_direction direction;
-    bool is_caller;                 /* we placed the call (sends CNG; T.30 calling party) */
-    const char *file;               /* RECEIVE: TIFF-F to write; SEND: TIFF-F to read */
-    int first_page, last_page;      /* SEND: page range (0-based, -1 = to the end) */
-    const char *local_ident;        /* TSI/CSI, at most FX38_IDENT_LEN characters */
-    const char *header;             /* SEND: page header line, "" = none */
-    bool ecm;                       /* error correction mode (on by default in config) */
-    int modems;                     /* FX38_MODEM_* mask */
-    bool fine, superfine;           /* resolutions offered beyond standard */
-    int inactivity_s;               /* no packet this long mid-fax: give up (pitfall 4) */
+    bool is_caller;            /* we placed the call (sends CNG; T.30 calling party) */
+    const char *file;          /* RECEIVE: TIFF-F to write; SEND: TIFF-F to read */
+    int first_page, last_page; /* SEND: page range (0-based, -1 = to the end) */
+    const char *local_ident;   /* TSI/CSI, at most FX38_IDENT_LEN characters */
+    const char *header;        /* SEND: page header line, "" = none */
+    bool ecm;                  /* error correction mode (on by default in config) */
+    int modems;                /* FX38_MODEM_* mask */
+    bool fine, superfine;      /* resolutions offered beyond standard */
+    int inactivity_s;          /* no packet this long mid-fax: give up (pitfall 4) */
 };
 
 /* Phase E: how the fax ended. */
 struct fx38_result {
-    bool is_success;                /* T30_ERR_OK */
-    int t30_status;                 /* spandsp T30_ERR_* code */
-    char t30_text[FX38_TEXT_LEN];   /* its text */
-    int pages;                      /* pages received (RECEIVE) or confirmed (SEND) */
-    int pages_in_file;              /* SEND: pages in the document */
+    bool is_success;              /* T30_ERR_OK */
+    int t30_status;               /* spandsp T30_ERR_* code */
+    char t30_text[FX38_TEXT_LEN]; /* its text */
+    int pages;                    /* pages received (RECEIVE) or confirmed (SEND) */
+    int pages_in_file;            /* SEND: pages in the document */
     int bit_rate;
     bool ecm;
-    int x_res, y_res;               /* pixels per metre, as spandsp reports */
-    int width, length;              /* of the last page, pixels */
+    int x_res, y_res;  /* pixels per metre, as spandsp reports */
+    int width, length; /* of the last page, pixels */
     int bad_rows;
     char remote_ident[FX38_IDENT_LEN + 1];
-    uint64_t duration_samples;      /* from session start to phase E */
+    uint64_t duration_samples; /* from session start to phase E */
     struct fx38_udptl_stats udptl;
 };
 

@@ -17,7 +17,7 @@
 struct mq;
 
 struct mq_msg {
-    int type;      /* defined by the consumer's module */
+    int type; /* defined by the consumer's module */
     int arg;
     void *ptr;
     uint64_t u64;

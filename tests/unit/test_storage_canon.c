@@ -64,8 +64,8 @@ load(const char *path, struct doc *d)
 static int
 same_page(const struct arc_page *a, const struct arc_page *b)
 {
-    return a->width == b->width && a->rows == b->rows && a->xres == b->xres &&
-           a->yres == b->yres && memcmp(a->bits, b->bits, a->stride * a->rows) == 0;
+    return a->width == b->width && a->rows == b->rows && a->xres == b->xres && a->yres == b->yres &&
+           memcmp(a->bits, b->bits, a->stride * a->rows) == 0;
 }
 
 static uint64_t
@@ -394,7 +394,8 @@ int
 main(void)
 {
     const char *base = getenv("TMPDIR");
-    (void)snprintf(tmpdir, sizeof(tmpdir), "%s/inkless-canon-XXXXXX", base && *base ? base : "/tmp");
+    (void)snprintf(tmpdir, sizeof(tmpdir), "%s/inkless-canon-XXXXXX",
+                   base && *base ? base : "/tmp");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

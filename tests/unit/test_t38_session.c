@@ -100,13 +100,27 @@ run(const struct scenario *sc, const char *tmpdir)
         .far_max_datagram = 400,
     };
     struct fx38_fax ftx = {
-        .direction = FX38_SEND, .is_caller = true, .file = src, .first_page = -1,
-        .last_page = -1, .local_ident = "+1 555 000 0001", .header = NULL, /* a header shifts the image */
-        .ecm = sc->ecm, .modems = sc->modems, .fine = true, .superfine = true,
+        .direction = FX38_SEND,
+        .is_caller = true,
+        .file = src,
+        .first_page = -1,
+        .last_page = -1,
+        .local_ident = "+1 555 000 0001",
+        .header = NULL, /* a header shifts the image */
+        .ecm = sc->ecm,
+        .modems = sc->modems,
+        .fine = true,
+        .superfine = true,
     };
     struct fx38_fax frx = {
-        .direction = FX38_RECEIVE, .is_caller = false, .file = dst, .local_ident = "+1 555 123 0001",
-        .ecm = sc->ecm, .modems = sc->modems, .fine = true, .superfine = true,
+        .direction = FX38_RECEIVE,
+        .is_caller = false,
+        .file = dst,
+        .local_ident = "+1 555 123 0001",
+        .ecm = sc->ecm,
+        .modems = sc->modems,
+        .fine = true,
+        .superfine = true,
     };
     int err = 0;
     struct fx38_session *a = fx38_session_new(&ftx, &p, on_send, on_done, &tx, &err);
@@ -124,13 +138,14 @@ run(const struct scenario *sc, const char *tmpdir)
         flush(&ab);
         flush(&ba);
     }
-    fprintf(stderr, "%s: tx %s (%d pages), rx %s (%d pages, %d bit/s, ecm %d), loss %ld/%ld "
-                    "recovered %llu lost %llu\n",
-            sc->name, tx.result.t30_text, tx.result.pages, rx.result.t30_text, rx.result.pages,
-            rx.result.bit_rate, rx.result.ecm, ab.dropped + ba.dropped, ab.sent + ba.sent,
-            (unsigned long long)(rx.result.udptl.recovered_redundancy +
-                                 rx.result.udptl.recovered_fec),
-            (unsigned long long)rx.result.udptl.lost);
+    fprintf(
+        stderr,
+        "%s: tx %s (%d pages), rx %s (%d pages, %d bit/s, ecm %d), loss %ld/%ld "
+        "recovered %llu lost %llu\n",
+        sc->name, tx.result.t30_text, tx.result.pages, rx.result.t30_text, rx.result.pages,
+        rx.result.bit_rate, rx.result.ecm, ab.dropped + ba.dropped, ab.sent + ba.sent,
+        (unsigned long long)(rx.result.udptl.recovered_redundancy + rx.result.udptl.recovered_fec),
+        (unsigned long long)rx.result.udptl.lost);
     CHECK(tx.is_done && rx.is_done);
     CHECK(tx.result.is_success);
     CHECK(rx.result.is_success);
@@ -146,8 +161,8 @@ run(const struct scenario *sc, const char *tmpdir)
     for (int i = 0; i < ns && i < nr; i++) {
         long d = pages_compare(&ps[i], &pr[i]);
         if (d != 0)
-            fprintf(stderr, "%s: page %d differs (%ld rows; %dx%d vs %dx%d)\n", sc->name, i + 1,
-                    d, ps[i].width, ps[i].rows, pr[i].width, pr[i].rows);
+            fprintf(stderr, "%s: page %d differs (%ld rows; %dx%d vs %dx%d)\n", sc->name, i + 1, d,
+                    ps[i].width, ps[i].rows, pr[i].width, pr[i].rows);
         CHECK_INT(d, 0);
     }
     if (ns > 0)
@@ -169,8 +184,8 @@ main(void)
         return check_finish();
 
     static const struct scenario scenarios[] = {
-        {"ecm_v17_mh", "itutests_fine_mh.tif", true, FX38_MODEM_V17 | FX38_MODEM_V29 | FX38_MODEM_V27TER,
-         0, FX38_UDPTL_EC_REDUNDANCY, 0, 12},
+        {"ecm_v17_mh", "itutests_fine_mh.tif", true,
+         FX38_MODEM_V17 | FX38_MODEM_V29 | FX38_MODEM_V27TER, 0, FX38_UDPTL_EC_REDUNDANCY, 0, 12},
         {"noecm_v29_mr", "itutests_fine_mr.tif", false, FX38_MODEM_V29 | FX38_MODEM_V27TER, 0,
          FX38_UDPTL_EC_REDUNDANCY, 0, 12},
         {"ecm_mmr_standard", "itu1-8_standard_mh.tif", true, FX38_MODEM_V17, 0,

@@ -25,9 +25,9 @@
 
 #define FP_TICK_MS 20
 #define FP_TICK_SAMPLES 160
-#define FP_EARLY_PACKETS 8     /* UDPTL packets kept from before our session started */
-#define FP_LINGER_TICKS 25     /* after phase E, keep the media up this long, then BYE */
-#define FP_PATH_LEN 256        /* spandsp cuts file names at 256 bytes */
+#define FP_EARLY_PACKETS 8 /* UDPTL packets kept from before our session started */
+#define FP_LINGER_TICKS 25 /* after phase E, keep the media up this long, then BYE */
+#define FP_PATH_LEN 256    /* spandsp cuts file names at 256 bytes */
 
 /* --t38: how the call gets to T.38. */
 enum fp_t38_mode {
@@ -38,15 +38,15 @@ enum fp_t38_mode {
 };
 
 struct fp_options {
-    bool is_uas;                /* --listen (else --call) */
-    const char *call_uri;       /* UAC: request URI, e.g. sip:15551230001@127.0.0.1:5060 */
-    char listen_addr[64];       /* UAS */
+    bool is_uas;          /* --listen (else --call) */
+    const char *call_uri; /* UAC: request URI, e.g. sip:15551230001@127.0.0.1:5060 */
+    char listen_addr[64]; /* UAS */
     int listen_port;
-    bool udp, tcp;              /* SIP transports (UAC uses exactly one) */
-    const char *from;           /* our number (From user part, default ident) */
-    const char *sip_addr;       /* our SIP and media address, default 127.0.0.1 */
+    bool udp, tcp;        /* SIP transports (UAC uses exactly one) */
+    const char *from;     /* our number (From user part, default ident) */
+    const char *sip_addr; /* our SIP and media address, default 127.0.0.1 */
 
-    bool is_send;               /* --send FILE, else --receive PATTERN */
+    bool is_send; /* --send FILE, else --receive PATTERN */
     const char *file;
     enum fp_t38_mode t38;
     int reinvite_delay_ms;
@@ -67,17 +67,17 @@ struct fp_options {
     bool impair_in, impair_out;
     uint64_t seed;
 
-    int speed;              /* media clock speed-up, 1..20 */
-    double timeout_s;       /* per call, real time */
-    double idle_timeout_s;  /* UAS: give up after this long without a call */
-    int bye_after_pages;    /* 0 = off */
-    int cancel_after_ms;    /* UAC: CANCEL this long after the INVITE; -1 = off */
-    int answer_delay_ms;    /* UAS: 180, then 200 after this long */
-    int reject_status;      /* UAS: answer every INVITE with this status instead */
+    int speed;             /* media clock speed-up, 1..20 */
+    double timeout_s;      /* per call, real time */
+    double idle_timeout_s; /* UAS: give up after this long without a call */
+    int bye_after_pages;   /* 0 = off */
+    int cancel_after_ms;   /* UAC: CANCEL this long after the INVITE; -1 = off */
+    int answer_delay_ms;   /* UAS: 180, then 200 after this long */
+    int reject_status;     /* UAS: answer every INVITE with this status instead */
 
-    int calls;              /* total */
-    int concurrent;         /* UAC: at most this many at once; UAS: more get 503 (0 = no cap) */
-    double cps;             /* UAC: new calls per second, 0 = as fast as allowed */
+    int calls;      /* total */
+    int concurrent; /* UAC: at most this many at once; UAS: more get 503 (0 = no cap) */
+    double cps;     /* UAC: new calls per second, 0 = as fast as allowed */
     bool expect_fail;
     bool fax_debug, sip_debug;
 };
@@ -134,7 +134,7 @@ struct fp_call {
     struct fp_call *next_live, *prev_live; /* list of started, not ended calls */
     struct nua_handle_s *nh;
     char call_id[128];
-    bool is_ready;    /* ACK seen: counted in peer->up */
+    bool is_ready; /* ACK seen: counted in peer->up */
 
     uint64_t start_ns, end_ns, ending_ns; /* CLOCK_MONOTONIC */
     uint64_t deadline_ns;                 /* --timeout */
@@ -155,7 +155,7 @@ struct fp_call {
     int reinvites_sent;
 
     /* outcome */
-    int sip_status; /* final answer to the INVITE, or the refusal of T.38 */
+    int sip_status;   /* final answer to the INVITE, or the refusal of T.38 */
     char reason[160]; /* why it failed when it is not T.30's doing; "" if none */
     bool is_timeout, is_cancelled, has_hungup, is_far_bye;
 
@@ -177,9 +177,9 @@ struct fp_peer {
     int rejected;           /* UAS: INVITEs refused for --concurrent or after --calls */
 
     uint64_t begin_ns, finish_ns;
-    uint64_t tick_ns;       /* 20 ms / speed */
-    uint64_t ticks_done;    /* since begin_ns */
-    uint64_t late_ticks;    /* ticks that ran late (catch-up) */
+    uint64_t tick_ns;    /* 20 ms / speed */
+    uint64_t ticks_done; /* since begin_ns */
+    uint64_t late_ticks; /* ticks that ran late (catch-up) */
     uint64_t max_late_ns;
     uint64_t next_start_ns; /* UAC --cps pacing */
     uint64_t idle_since_ns; /* UAS: since when no call has been live */

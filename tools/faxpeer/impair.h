@@ -49,9 +49,9 @@ struct fp_impair_slot {
 
 struct fp_impair {
     struct fp_impair_config cfg;
-    bool is_active;       /* any impairment at all; false = push delivers straight through */
-    double burst_start;   /* probability that a packet starts a loss burst */
-    int burst_left;       /* packets still to drop in the current burst */
+    bool is_active;     /* any impairment at all; false = push delivers straight through */
+    double burst_start; /* probability that a packet starts a loss burst */
+    int burst_left;     /* packets still to drop in the current burst */
     uint64_t rng;
     fp_impair_deliver_fn *deliver;
     void *data;

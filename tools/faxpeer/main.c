@@ -257,8 +257,8 @@ check_document(const char *path)
         return -EINVAL;
     if (compression != COMPRESSION_CCITTFAX3 && compression != COMPRESSION_CCITTFAX4 &&
         compression != COMPRESSION_CCITTRLE)
-        fprintf(stderr, "faxpeer: warning: %s is not T.4/T.6 compressed (compression %u)\n",
-                path, (unsigned)compression);
+        fprintf(stderr, "faxpeer: warning: %s is not T.4/T.6 compressed (compression %u)\n", path,
+                (unsigned)compression);
     return pages;
 }
 
@@ -363,8 +363,7 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
             o->fec = true;
             break;
         case OPT_MAX_DATAGRAM:
-            r = parse_int("max-datagram", optarg, FX38_UDPTL_MIN_DATAGRAM, 65535,
-                          &o->max_datagram);
+            r = parse_int("max-datagram", optarg, FX38_UDPTL_MIN_DATAGRAM, 65535, &o->max_datagram);
             break;
         case OPT_VERSION:
             r = parse_int("version", optarg, 0, 3, &o->version);
@@ -465,8 +464,8 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
     o->udp = !transport || !strcmp(transport, "udp");
     o->tcp = transport ? !strcmp(transport, "tcp") : o->is_uas;
     if (!o->sip_addr) {
-        bool wildcard = o->is_uas && (!strcmp(o->listen_addr, "0.0.0.0") ||
-                                      !strcmp(o->listen_addr, "::"));
+        bool wildcard =
+            o->is_uas && (!strcmp(o->listen_addr, "0.0.0.0") || !strcmp(o->listen_addr, "::"));
         o->sip_addr = o->is_uas && !wildcard ? o->listen_addr : "127.0.0.1";
     }
     if (o->call_uri) {
@@ -546,9 +545,7 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c)
     const struct fx38_result *r = &c->m.result;
     const struct fx38_udptl_stats *u = &r->udptl;
     bool has_fax = c->m.is_done;
-    const char *text = has_fax                       ? r->t30_text
-                       : c->state == FP_CALL_IDLE ? "no call"
-                                                     : "no fax";
+    const char *text = has_fax ? r->t30_text : c->state == FP_CALL_IDLE ? "no call" : "no fax";
 
     fprintf(f, "{\"call\": %d, \"result\": \"%s\", \"t30_status\": %d, \"t30_text\": ", c->index,
             call_is_ok(c) ? "ok" : "failed", has_fax ? r->t30_status : -1);
@@ -561,7 +558,10 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c)
             has_fax ? "t38" : "none", call_duration_s(c));
     fprintf(f, ", \"media_s\": %.2f, \"role\": \"%s\", \"sip_transport\": \"%s\", \"call_id\": ",
             has_fax ? (double)r->duration_samples / FX38_SAMPLE_RATE : 0.0,
-            o->is_send ? "send" : "receive", o->tcp && !o->udp ? "tcp" : o->udp && !o->tcp ? "udp" : "udp/tcp");
+            o->is_send ? "send" : "receive",
+            o->tcp && !o->udp   ? "tcp"
+            : o->udp && !o->tcp ? "udp"
+                                : "udp/tcp");
     print_json_string(f, c->call_id);
     fprintf(f, ", \"reason\": ");
     print_json_string(f, c->reason);
@@ -577,9 +577,9 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c)
             ", \"tx_packets\": %" PRIu64 ", \"rx_datagrams\": %" PRIu64 ", \"early\": %" PRIu64
             ", \"oversize\": %" PRIu64 ", \"tx_datagrams\": %" PRIu64 ", \"tx_errors\": %" PRIu64
             "}",
-            u->packets, u->recovered_redundancy + u->recovered_fec, u->lost, u->duplicates,
-            u->late, u->malformed, u->tx_packets, c->m.rx_datagrams, c->m.rx_early,
-            c->m.rx_oversize, c->m.tx_datagrams, c->m.tx_errors);
+            u->packets, u->recovered_redundancy + u->recovered_fec, u->lost, u->duplicates, u->late,
+            u->malformed, u->tx_packets, c->m.rx_datagrams, c->m.rx_early, c->m.rx_oversize,
+            c->m.tx_datagrams, c->m.tx_errors);
     const struct fp_impair_config *im = &o->impair;
     if (im->loss > 0 || im->reorder > 0 || im->dup > 0 || im->jitter_ms > 0) {
         fprintf(f, ", \"impair\": {");

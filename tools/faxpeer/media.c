@@ -140,8 +140,8 @@ fp_media_open(struct fp_call *c, const char *addr)
     uint64_t seed = o->seed ^ ((uint64_t)c->index * 0x9E3779B97F4A7C15ULL);
     r = fp_impair_init(&m->in, o->impair_in ? &o->impair : &none, seed ^ 0x1111, deliver_in, c);
     if (r == 0)
-        r = fp_impair_init(&m->out, o->impair_out ? &o->impair : &none, seed ^ 0x2222,
-                           deliver_out, c);
+        r = fp_impair_init(&m->out, o->impair_out ? &o->impair : &none, seed ^ 0x2222, deliver_out,
+                           c);
     return r;
 }
 

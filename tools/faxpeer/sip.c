@@ -69,7 +69,8 @@ sofia_logger(void *stream, char const *fmt, va_list ap)
     log_vmsg(LOG_DEBUG, fmt, ap);
 }
 
-static void call_reason(struct fp_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void call_reason(struct fp_call *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The first reason a call failed for is the one reported. */
 static void
@@ -100,7 +101,7 @@ build_prefs(const struct fp_options *o, struct ua_sdp_prefs *ret)
                 .rate_management = UA_T38_RATE_TRANSFERRED_TCF,
                 .max_buffer = 2000,
                 .max_datagram = o->max_datagram,
-                .ec = o->fec                 ? UA_T38_EC_FEC
+                .ec = o->fec               ? UA_T38_EC_FEC
                       : o->redundancy == 0 ? UA_T38_EC_NONE
                                            : UA_T38_EC_REDUNDANCY,
             },
@@ -454,8 +455,8 @@ start_uac_call(struct fp_peer *p, struct fp_call *c)
     snprintf(to, sizeof(to), "<%s>", o->call_uri);
     snprintf(from, sizeof(from), strchr(o->sip_addr, ':') ? "<sip:%s@[%s]>" : "<sip:%s@%s>",
              o->from ? o->from : "faxpeer", o->sip_addr);
-    c->nh = nua_handle(p->nua, c, NUTAG_URL(o->call_uri), SIPTAG_TO_STR(to),
-                       SIPTAG_FROM_STR(from), TAG_END());
+    c->nh = nua_handle(p->nua, c, NUTAG_URL(o->call_uri), SIPTAG_TO_STR(to), SIPTAG_FROM_STR(from),
+                       TAG_END());
     if (!c->nh) {
         call_reason(c, "cannot create nua handle");
         call_finish(c, 500, "local error");
@@ -574,15 +575,14 @@ on_incoming(struct fp_peer *p, nua_handle_t *nh, const sip_t *sip)
     if (sip && sip->sip_call_id)
         snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id->i_id);
     log_info("call %d: incoming INVITE from %s (Call-ID %s)", c->index,
-             sip && sip->sip_from && sip->sip_from->a_url->url_user
-                 ? sip->sip_from->a_url->url_user
-                 : "?",
+             sip && sip->sip_from && sip->sip_from->a_url->url_user ? sip->sip_from->a_url->url_user
+                                                                    : "?",
              c->call_id);
 
     if (o->reject_status)
-        return refuse_call(c, o->reject_status, sip_status_phrase(o->reject_status)
-                                                     ? sip_status_phrase(o->reject_status)
-                                                     : "Rejected");
+        return refuse_call(c, o->reject_status,
+                           sip_status_phrase(o->reject_status) ? sip_status_phrase(o->reject_status)
+                                                               : "Rejected");
     const char *body;
     size_t len;
     if (!sdp_body(sip, &body, &len))
@@ -814,8 +814,8 @@ run_timer(struct fp_peer *p, su_timer_t *t, struct fp_peer *arg)
         while (p->started < o->calls && p->active < o->concurrent &&
                (o->cps <= 0 || now >= p->next_start_ns)) {
             if (o->cps > 0)
-                p->next_start_ns = (p->next_start_ns ? p->next_start_ns : now) +
-                                   (uint64_t)(NS_PER_S / o->cps);
+                p->next_start_ns =
+                    (p->next_start_ns ? p->next_start_ns : now) + (uint64_t)(NS_PER_S / o->cps);
             start_uac_call(p, &p->calls[p->started]);
         }
     }
@@ -862,13 +862,12 @@ fp_sip_run(struct fp_peer *p)
     else
         snprintf(url, sizeof(url), v6 ? "sip:[%s]:*%s" : "sip:%s:*%s", o->sip_addr, tp);
 
-    p->nua = nua_create(p->root, on_nua_event, p, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
-                        NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
-                        NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
-                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
-                        SIPTAG_SUPPORTED_STR(""), SIPTAG_ACCEPT_STR("application/sdp"),
-                        SIPTAG_USER_AGENT_STR("inkless-faxpeer/0.1"),
-                        SIPTAG_SERVER_STR("inkless-faxpeer/0.1"), TAG_END());
+    p->nua = nua_create(
+        p->root, on_nua_event, p, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
+        NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1), NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
+        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"), SIPTAG_SUPPORTED_STR(""),
+        SIPTAG_ACCEPT_STR("application/sdp"), SIPTAG_USER_AGENT_STR("inkless-faxpeer/0.1"),
+        SIPTAG_SERVER_STR("inkless-faxpeer/0.1"), TAG_END());
     if (!p->nua) {
         r = log_err(-EADDRINUSE, "cannot bind SIP to %s (address in use or not local?)", url);
         goto out;
