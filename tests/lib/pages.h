@@ -9,12 +9,12 @@
 #include <stdint.h>
 
 struct page {
-    int width, rows;       /* rows after trimming trailing white rows */
-    int raw_rows;          /* ImageLength as stored */
-    float xres, yres;      /* as stored (dpi or dpcm per ResolutionUnit) */
-    size_t stride;         /* bytes per row */
-    uint8_t *bits;         /* rows * stride */
-    uint64_t hash;         /* FNV-1a over width, rows and bits */
+    int width, rows;  /* rows after trimming trailing white rows */
+    int raw_rows;     /* ImageLength as stored */
+    float xres, yres; /* as stored (dpi or dpcm per ResolutionUnit) */
+    size_t stride;    /* bytes per row */
+    uint8_t *bits;    /* rows * stride */
+    uint64_t hash;    /* FNV-1a over width, rows and bits */
 };
 
 /* Load every page of `path`. Returns the page count (≥ 0) with *ret_pages malloc'd (free
