@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `inkless inbox | show | export | scrub | stats`: the archive and the index from the command
- * line (see cli.h). Read-only on the index; export and scrub re-hash the objects they read,
+/* `inkless inbox | show | export | scrub | stats | usage`: the archive and the index from the
+ * command line (see cli.h). Read-only on the index; export and scrub re-hash the objects they read,
  * so a corrupt object is found (and moved to archive/corrupt/ by storage/archive.c). */
 #include "cli.h"
 
@@ -61,7 +61,8 @@ open_index(const struct cfg *cfg, struct idx **ret_idx)
     char err[IDX_ERR_LEN];
     int r = idx_open(cfg->var_dir, err, sizeof(err), ret_idx);
     if (r < 0)
-        fprintf(stderr, "inkless: %s/%s: %s\n", cfg->var_dir, IDX_FILE, err);
+        fprintf(stderr, "inkless: cannot open the index of var dir %s (from %s): %s\n",
+                cfg->var_dir, cfg->path, err);
     return r;
 }
 
@@ -715,5 +716,105 @@ cli_stats(const struct cfg *cfg, int argc, char **argv)
     free(sc.ids);
     idx_close(idx);
     arc_close(arc);
+    return r < 0 ? 1 : 0;
+}
+
+/* ---- usage ---- */
+
+struct usage_out {
+    bool is_json;
+    int n;
+    int64_t faxes, pages;
+};
+
+static int
+on_usage(void *data, const struct idx_usage *u)
+{
+    struct usage_out *uo = data;
+    if (uo->is_json) {
+        print_json(json_pack("{ss ss ss sI sI}", "day", u->day, "did", u->did, "direction",
+                             direction_name(u->direction), "faxes", (json_int_t)u->faxes, "pages",
+                             (json_int_t)u->pages));
+    } else {
+        if (uo->n == 0)
+            printf("%-10s %-15s %-2s %8s %8s\n", "DAY (UTC)", "NUMBER", "", "FAXES", "PAGES");
+        printf("%-10s %-15s %-2s %8" PRId64 " %8" PRId64 "\n", u->day, u->did,
+               direction_name(u->direction), u->faxes, u->pages);
+    }
+    uo->n++;
+    uo->faxes += u->faxes;
+    uo->pages += u->pages;
+    return 0;
+}
+
+/* A day argument checked as parse_day does, copied into a filter field. */
+static int
+copy_day(const char *s, char *out, size_t size)
+{
+    int64_t t;
+    if (parse_day(s, &t) < 0)
+        return -EINVAL;
+    snprintf(out, size, "%s", s);
+    return 0;
+}
+
+int
+cli_usage(const struct cfg *cfg, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"did", required_argument, NULL, 'd'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},  {"direction", required_argument, NULL, 'D'},
+        {"json", no_argument, NULL, 'j'},      {NULL, 0, NULL, 0},
+    };
+    struct idx_usage_filter f = {.direction = IDX_DIRECTION_ANY};
+    struct usage_out uo = {.is_json = false};
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            if (cfg_normalize_number(optarg, f.did, sizeof(f.did)) < 0) {
+                fprintf(stderr, "inkless: --did %s: not a phone number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'f':
+            if (copy_day(optarg, f.day_from, sizeof(f.day_from)) < 0)
+                return 2;
+            break;
+        case 't':
+            if (copy_day(optarg, f.day_to, sizeof(f.day_to)) < 0)
+                return 2;
+            break;
+        case 'D':
+            f.direction = strcmp(optarg, "rx") == 0   ? IDX_DIRECTION_RX
+                          : strcmp(optarg, "tx") == 0 ? IDX_DIRECTION_TX
+                                                      : IDX_DIRECTION_ANY;
+            if (f.direction == IDX_DIRECTION_ANY) {
+                fprintf(stderr, "inkless: --direction is rx or tx\n");
+                return 2;
+            }
+            break;
+        case 'j':
+            uo.is_json = true;
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "inkless: usage: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    struct idx *idx;
+    if (open_index(cfg, &idx) < 0)
+        return 1;
+    int r = idx_usage(idx, &f, on_usage, &uo);
+    if (r < 0)
+        fprintf(stderr, "inkless: usage: %s\n", idx_errmsg(idx));
+    else if (!uo.is_json)
+        printf("%-10s %-15s %-2s %8" PRId64 " %8" PRId64 "\n", "total", "", "", uo.faxes, uo.pages);
+    idx_close(idx);
     return r < 0 ? 1 : 0;
 }

@@ -178,8 +178,8 @@ static const struct command {
     const char *name;
     int (*run)(const struct cfg *cfg, int argc, char **argv);
 } commands[] = {
-    {"send", cmd_send},     {"inbox", cli_inbox}, {"show", cli_show},
-    {"export", cli_export}, {"scrub", cli_scrub}, {"stats", cli_stats},
+    {"send", cmd_send},   {"inbox", cli_inbox}, {"show", cli_show},   {"export", cli_export},
+    {"scrub", cli_scrub}, {"stats", cli_stats}, {"usage", cli_usage},
 };
 
 int

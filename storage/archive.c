@@ -258,6 +258,32 @@ same_bytes(int a, int b)
     return 1;
 }
 
+/* Does the object file `name` in fan_fd hold exactly buf? Returns 1, 0 (different, absent or
+ * not a regular file: the caller's full put path deals with it), or -errno. */
+static int
+holds_bytes(int fan_fd, const char *name, const uint8_t *buf, size_t len)
+{
+    uint8_t chunk[CHUNK];
+    struct stat st;
+    int fd = openat(fan_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ELOOP ? 0 : -errno;
+    int r = fstat(fd, &st) < 0 ? -errno : 1;
+    if (r == 1 && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != (uint64_t)len))
+        r = 0;
+    for (size_t off = 0; r == 1 && off < len;) {
+        size_t want = len - off < CHUNK ? len - off : CHUNK;
+        ssize_t n = pread_full(fd, chunk, want, (off_t)off);
+        if (n < 0)
+            r = (int)n;
+        else if ((size_t)n != want || memcmp(chunk, buf + off, want) != 0)
+            r = 0;
+        off += want;
+    }
+    close(fd);
+    return r;
+}
+
 /* Take the lock that serialises every move into archive/corrupt/ (and a put's replacement of
  * what it moved), across threads and processes: flock() on a fresh open of the directory,
  * since flock belongs to the open file description. Returns the fd to close, or -errno. */
@@ -411,6 +437,24 @@ arc_put(struct arc *arc, const void *buf, size_t len, const char *expect_id,
     int fan_fd = open_fanout(arc, id, true);
     if (fan_fd < 0)
         return fan_fd;
+    /* A dedup, the common case for a page seen before, needs no tmp file: the object is
+     * there with these very bytes (so its hash is id). Anything else (absent, different,
+     * not a file) takes the full path below, which compares again and moves a corrupt
+     * object aside. */
+    r = holds_bytes(fan_fd, id + 2, buf, len);
+    if (r == 1) {
+        *ret_is_dup = true;
+        /* The put that linked it may not have fsynced the directory yet. */
+        r = fsync(fan_fd) < 0 ? -errno : 0;
+        close(fan_fd);
+        if (r == 0)
+            memcpy(ret_id, id, sizeof(id));
+        return r;
+    }
+    if (r < 0) {
+        close(fan_fd);
+        return r;
+    }
     int fd = create_tmp(fan_fd, tmp);
     if (fd < 0) {
         close(fan_fd);

@@ -483,8 +483,8 @@ def pbm_hash(path):
 @case
 def case_rx_archive(f):
     """The archive end to end: the 12-page ITU set received twice, once MH and once MMR (the
-    same bitmaps): both faxes stored, their pages stored once (12 page objects, dedup 2.0);
-    `inkless show` gives the call's result; `inkless export --pdf` gives a 12-page PDF whose
+    same bitmaps): both faxes stored, their pages stored once (12 page objects, dedup 2.0) and
+    counted twice in `inkless usage` (24 pages); `inkless show` gives the call's result; `inkless export --pdf` gives a 12-page PDF whose
     pages, rasterised by poppler at each page's resolution, are the pages sent; `inkless
     scrub` finds everything in order."""
     for tool in ("pdfinfo", "pdftoppm"):
@@ -506,6 +506,11 @@ def case_rx_archive(f):
             stats["page_objects"] != 12 or stats["objects"] != 14:
         raise TestFailure("stats after the same 12 pages twice: %s %s" % (stats, r.stderr))
     log("E2E archive: %s" % stats)
+    r = f.inkless_cli("usage", "--did", DIDS["local"], "--direction", "rx", "--json")
+    usage = [json.loads(l) for l in r.stdout.splitlines()]
+    if r.returncode != 0 or sum(u["faxes"] for u in usage) != 2 or \
+            sum(u["pages"] for u in usage) != 24:
+        raise TestFailure("usage after two 12-page faxes: %s %s" % (usage, r.stderr))
 
     r = f.inkless_cli("show", str(a["id"]))
     for want in (r"status\s+ok, T\.30 0", r"remote\s+.*ident '15559990000'",
