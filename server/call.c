@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "spool.h"
@@ -50,7 +52,8 @@ struct call {
 struct call_table {
     const struct cfg *cfg;
     struct store *store;
-    uint64_t seq; /* makes spool file names unique */
+    uint64_t seq;    /* makes spool file names unique within a run ... */
+    uint32_t run_id; /* ... and this across runs */
     struct cfg_routes *routes;
     struct media_pool *media;
     struct mq *sip_q;
@@ -131,15 +134,17 @@ seconds_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* spool/rx/<UTC time>-<slot>-<seq>.tif: unique, sortable, under spandsp's 256-byte limit. */
+/* spool/rx/<UTC time>-<run>-<slot>-<seq>.tif: sortable, under spandsp's 256-byte limit, and
+ * unique across restarts too (the run id is random per start), even when the clock steps
+ * back: the archive index takes the name as the fax's identity. */
 static int
 rx_file_name(struct call_table *t, struct call *call, char *buf, size_t size)
 {
     char when[32];
     struct tm tm;
     strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", gmtime_r(&call->started_wall, &tm));
-    int n = snprintf(buf, size, "%s/spool/rx/%s-%d-%llu.tif", t->cfg->var_dir, when, call->slot,
-                     (unsigned long long)++t->seq);
+    int n = snprintf(buf, size, "%s/spool/rx/%s-%08x-%d-%llu.tif", t->cfg->var_dir, when, t->run_id,
+                     call->slot, (unsigned long long)++t->seq);
     return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
@@ -235,6 +240,7 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
         .direction = FX38_RECEIVE,
         .is_caller = false,
         .owner = call,
+        .ecm = -1,
         .is_waiting_answer = cfg->answer_delay_ms > 0,
     };
     call->is_answer_pending = call->chan.is_waiting_answer;
@@ -460,8 +466,9 @@ fail_job(struct call_table *t, const struct spool_job *job, const char *why)
 }
 
 static void
-originate(struct call_table *t, const struct spool_job *job)
+originate(struct call_table *t, const struct call_attempt *a)
 {
+    const struct spool_job *job = &a->job;
     const struct cfg *cfg = t->cfg;
     const struct cfg_trunk *trunk = find_trunk_by_name(t->routes, job->trunk);
     if (!trunk)
@@ -497,6 +504,9 @@ originate(struct call_table *t, const struct spool_job *job)
         .direction = FX38_SEND,
         .is_caller = true,
         .owner = call,
+        .first_page = a->first_page,
+        .ecm = a->ecm,
+        .max_rate = a->max_rate,
     };
     set_str(call->chan.file, sizeof(call->chan.file), job->document);
     if (media_attach(t->media, call->worker, &call->chan) < 0) {
@@ -519,6 +529,7 @@ originate(struct call_table *t, const struct spool_job *job)
         .refuse_t38_reoffer = trunk->t38_reinvite == CFG_REINVITE_NONE,
         .auth_user = trunk->username,
         .auth_password = trunk->password,
+        .ring_timeout_ms = cfg->out_ring_timeout_s * 1000,
     };
     o.prefs.t38_enabled = call->t38_enabled;
     call->ua = ua_originate(t->ua, &o, call);
@@ -529,9 +540,24 @@ originate(struct call_table *t, const struct spool_job *job)
         return fail_job(t, job, "cannot create the SIP call");
     }
     snprintf(call->call_id, sizeof(call->call_id), "%s", ua_call_id(call->ua));
-    log_info("call %s: job %s: sending %s to %s via trunk %s (%s), offering %s", call->call_id,
-             job->id, job->document, job->to, trunk->name, trunk->proxy,
-             ua_media_kind_name(o.offer));
+    log_info("call %s: job %s: sending %s from page %d to %s via trunk %s (%s), offering %s%s%s",
+             call->call_id, job->id, job->document, a->first_page + 1, job->to, trunk->name,
+             trunk->proxy, ua_media_kind_name(o.offer), a->ecm == 0 ? ", ECM off" : "",
+             a->max_rate ? (a->max_rate <= 9600 ? ", at most 9600 bit/s" : "") : "");
+}
+
+/* Hang up the call sending job `id`, if there is one (the job was canceled). Its result is
+ * recorded as for any call that ends early. */
+static void
+cancel_job(struct call_table *t, const char *id)
+{
+    for (int i = 0; i < t->cfg->max_channels; i++) {
+        struct call *call = &t->calls[i];
+        if (!call->is_in_use || strcmp(call->job, id) != 0 || !call->ua)
+            continue;
+        log_info("call %s: job %s canceled: hanging up", call->call_id, id);
+        ua_hangup(call->ua, 487);
+    }
 }
 
 /* ---- the SIP thread's queue ---- */
@@ -545,6 +571,16 @@ on_message(void *data, const struct mq_msg *msg)
     case MEDIA_REPLY_RELEASED:
         release_slot(t, msg->ptr);
         check_idle(t);
+        break;
+    case MEDIA_REPLY_PAGE: {
+        struct call *call = msg->ptr;
+        if (call->job[0])
+            (void)store_post_progress(t->store, call->job, (int)msg->u64);
+        break;
+    }
+    case CALL_CMD_CANCEL_JOB:
+        cancel_job(t, msg->ptr);
+        free(msg->ptr);
         break;
     case MEDIA_REPLY_FAX_DONE: {
         struct media_fax_done *done = (struct media_fax_done *)(uintptr_t)msg->u64;
@@ -606,6 +642,8 @@ call_table_new(const struct cfg *cfg, struct cfg_routes *routes, struct media_po
     t->main_q = main_q;
     t->sip_q = sip_q;
     t->store = store;
+    if (getrandom(&t->run_id, sizeof(t->run_id), 0) != (ssize_t)sizeof(t->run_id))
+        t->run_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
     t->calls = calloc((size_t)cfg->max_channels, sizeof(*t->calls));
     if (!t->calls) {
         call_table_free(t);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "media.h"
 #include "mq.h"
+#include "spool.h"
 #include "store.h"
 #include "ua.h"
 
@@ -24,7 +25,16 @@ enum call_cmd {
     CALL_CMD_SHUTDOWN,   /* hang up everything and stop the SIP thread */
     CALL_CMD_FORCE_EXIT, /* stop the SIP thread now, even with BYEs in flight */
     CALL_CMD_ROUTES,     /* ptr = new struct cfg_routes (ownership passes) */
-    CALL_CMD_ORIGINATE,  /* ptr = struct spool_job to send (ownership passes) */
+    CALL_CMD_ORIGINATE,  /* ptr = struct call_attempt (ownership passes) */
+    CALL_CMD_CANCEL_JOB, /* ptr = malloc'd job id (ownership passes): hang its call up */
+};
+
+/* One attempt at an outbound job, as the storage thread's scheduler decided it. */
+struct call_attempt {
+    struct spool_job job;
+    int first_page; /* 0-based page to start at: the pages before were confirmed already */
+    int ecm;        /* -1 = the config's fax.ecm, 0 = off, 1 = on (a retry's fallback) */
+    int max_rate;   /* 0 = the config's modems, else 14400/9600/4800 (a retry's fallback) */
 };
 
 /* Messages from the SIP thread to the main thread. */

@@ -851,6 +851,8 @@ static const struct opt trunk_opts[] = {
     O_STR(struct cfg_trunk, "proxy", proxy, check_proxy, false),
     O_BOOL(struct cfg_trunk, "proxy_tcp", proxy_tcp),
     O_CUSTOM("caller_id", parse_caller_id, false),
+    O_INT(struct cfg_trunk, "max_channels", max_channels, 0, 100000, NULL),
+    O_INT(struct cfg_trunk, "calls_per_second", calls_per_s, 0, 10000, NULL),
     {.name = NULL},
 };
 
@@ -937,6 +939,14 @@ set_defaults(struct cfg *cfg)
         .fax_superfine = true,
         .fax_inactivity_s = 30,
         .fax_t38_timeout_s = 60,
+        .out_max_attempts = 5,
+        .out_retry_base_s = 60,
+        .out_retry_max_s = 3600,
+        .out_max_age_s = 86400,
+        .out_fallback_ecm_off = true,
+        .out_fallback_9600 = true,
+        .out_max_channels = 0,
+        .out_ring_timeout_s = 60,
         .udptl_redundancy_control = 3,
         .udptl_redundancy_image = 2,
         .udptl_fec_span = 3,
@@ -1177,14 +1187,28 @@ check_combinations(struct loader *ld)
 }
 
 /* Top-level groups in the order they are read: trunks before numbers, which name them. */
+static const struct opt outbound_opts[] = {
+    O_INT(struct cfg, "max_attempts", out_max_attempts, 1, 100, NULL),
+    O_INT(struct cfg, "retry_base", out_retry_base_s, 1, 86400, NULL),
+    O_INT(struct cfg, "retry_max", out_retry_max_s, 1, 604800, NULL),
+    O_INT(struct cfg, "max_age", out_max_age_s, 60, 31536000, NULL),
+    O_BOOL(struct cfg, "fallback_ecm_off", out_fallback_ecm_off),
+    O_BOOL(struct cfg, "fallback_9600", out_fallback_9600),
+    O_INT(struct cfg, "max_channels", out_max_channels, 0, 100000, NULL),
+    O_INT(struct cfg, "ring_timeout", out_ring_timeout_s, 5, 600, NULL),
+    {.name = NULL},
+};
+
 static const struct section {
     const char *name;
     const struct opt *opts; /* NULL: a list with its own loader */
     int (*load)(struct loader *ld, const config_setting_t *list);
 } sections[] = {
-    {"server", server_opts, NULL}, {"sip", sip_opts, NULL},       {"media", media_opts, NULL},
-    {"limits", limits_opts, NULL}, {"t38", t38_opts, NULL},       {"audio", audio_opts, NULL},
-    {"fax", fax_opts, NULL},       {"trunks", NULL, load_trunks}, {"numbers", NULL, load_numbers},
+    {"server", server_opts, NULL},   {"sip", sip_opts, NULL},
+    {"media", media_opts, NULL},     {"limits", limits_opts, NULL},
+    {"t38", t38_opts, NULL},         {"audio", audio_opts, NULL},
+    {"fax", fax_opts, NULL},         {"trunks", NULL, load_trunks},
+    {"numbers", NULL, load_numbers}, {"outbound", outbound_opts, NULL},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))

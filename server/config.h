@@ -57,6 +57,8 @@ struct cfg_trunk {
     char proxy[UA_SDP_ADDR_LEN + 8]; /* outbound: carrier "host:port" ("[v6]:port"); "" = none */
     bool proxy_tcp;                  /* outbound over TCP instead of UDP */
     char caller_id[CFG_NUMBER_LEN];  /* outbound From number when a job gives none */
+    int max_channels;                /* outbound calls at once on this trunk, 0 = no own limit */
+    int calls_per_s;                 /* outbound calls started per second, 0 = no limit */
 };
 
 struct cfg_number {
@@ -116,6 +118,16 @@ struct cfg {
     bool fax_fine, fax_superfine;
     int fax_inactivity_s;  /* silence both ways mid-fax this long: give up */
     int fax_t38_timeout_s; /* a call still on audio this long after the answer is ended */
+
+    /* outbound jobs: retries (server/sched.c) */
+    int out_max_attempts;      /* calls per job at most */
+    int out_retry_base_s;      /* backoff: attempt n+1 not before created + base * n^2 */
+    int out_retry_max_s;       /* ... and at most this long after the previous attempt */
+    int out_max_age_s;         /* a job still not sent this long after submission fails */
+    bool out_fallback_ecm_off; /* after a fax failure, retry with ECM off */
+    bool out_fallback_9600;    /* after a second fax failure, retry at 9600 bit/s at most */
+    int out_max_channels;      /* outbound calls at once over all trunks, 0 = max_channels */
+    int out_ring_timeout_s;    /* an outbound call not answered this long is canceled */
 
     /* UDPTL error recovery we send (what we accept is whatever the far end sends) */
     int udptl_redundancy_control;

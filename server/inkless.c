@@ -3,6 +3,7 @@
  * daemon named by the config (OpenSMTPD-style: inklessd picks it up from spool/tx/); the REST
  * API and the email gateway will submit through the same spool. inbox, show, export, scrub and
  * stats read the archive and its index (cli_archive.c). */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -28,7 +29,14 @@ usage(FILE *f)
                "                [--header TEXT] [--wait [--timeout SECONDS]] FILE.tif\n"
                "  send    queue FILE.tif (a fax TIFF: bilevel, 1728/2048/2432 wide) for NUMBER\n"
                "          over trunk NAME; prints the job id. --wait: wait for the result,\n"
-               "          print it, and exit 0 only if every page went through.\n");
+               "          print it, and exit 0 only if every page went through.\n"
+               "       inkless [-c CONFIG] jobs [--all]\n"
+               "  jobs    outbound jobs not finished yet (--all: every job in the spool)\n"
+               "       inkless [-c CONFIG] job ID\n"
+               "  job     one job: its state and every attempt (time, trunk, SIP and T.30 codes,\n"
+               "          pages confirmed)\n"
+               "       inkless [-c CONFIG] cancel ID\n"
+               "  cancel  cancel a job (an attempt in progress is hung up)\n");
     cli_archive_usage(f);
 }
 
@@ -160,6 +168,7 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
         fprintf(stderr, "inkless: %s\n", err);
         return 1;
     }
+    job.pages = pages;
     int r = spool_submit(cfg->var_dir, file, &job);
     if (r < 0) {
         fprintf(stderr, "inkless: cannot queue %s in %s/spool: %s\n", file, cfg->var_dir,
@@ -173,13 +182,137 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
     return wait ? wait_result(job.document, timeout_s) : 0;
 }
 
+/* ---- jobs ---- */
+
+static void
+print_job_line(const struct spool_job *job, const struct spool_status *st, bool is_header)
+{
+    if (is_header)
+        printf("%-30s %-10s %-15s %-12s %5s %8s  %s\n", "JOB", "STATE", "TO", "TRUNK", "PAGES",
+               "ATTEMPTS", "WHY");
+    char pages[24];
+    snprintf(pages, sizeof(pages), "%d/%d", st->pages_confirmed, job->pages);
+    printf("%-30s %-10s %-15s %-12s %5s %8d  %s\n", job->id, spool_state_name(st->state), job->to,
+           job->trunk, pages, st->nattempts, st->reason);
+}
+
+/* Job and status of `id`, finished jobs included (spool_load_job says -EALREADY for those,
+ * with the job read all the same). */
+static int
+load_any_job(const struct cfg *cfg, const char *id, struct spool_job *job, struct spool_status *st)
+{
+    int r = spool_load_job(cfg->var_dir, id, job);
+    if (r < 0 && r != -EALREADY)
+        return r;
+    return spool_load_status(cfg->var_dir, id, st);
+}
+
+static int
+cmd_jobs(const struct cfg *cfg, int argc, char **argv)
+{
+    bool is_all = argc == 2 && strcmp(argv[1], "--all") == 0;
+    if (argc > 2 || (argc == 2 && !is_all)) {
+        fprintf(stderr, "usage: inkless jobs [--all]\n");
+        return 2;
+    }
+    char dir[CFG_PATH_LEN + 16];
+    snprintf(dir, sizeof(dir), "%s/spool/tx", cfg->var_dir);
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "inkless: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    int shown = 0;
+    for (int i = 0; i < n; i++) {
+        struct spool_job job;
+        struct spool_status st;
+        if (spool_check_id(names[i]->d_name) == 0 &&
+            load_any_job(cfg, names[i]->d_name, &job, &st) == 0 &&
+            (is_all || !spool_is_final(st.state)))
+            print_job_line(&job, &st, shown++ == 0);
+        free(names[i]);
+    }
+    free(names);
+    if (shown == 0)
+        fprintf(stderr, "inkless: no %sjobs\n", is_all ? "" : "unfinished ");
+    return 0;
+}
+
+static int
+cmd_job(const struct cfg *cfg, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: inkless job ID\n");
+        return 2;
+    }
+    struct spool_job job;
+    struct spool_status st;
+    int r = load_any_job(cfg, argv[1], &job, &st);
+    if (r < 0) {
+        fprintf(stderr, "inkless: job %s: %s\n", argv[1],
+                r == -ENOENT ? "no such job" : strerror(-r));
+        return 1;
+    }
+    char when[32];
+    struct tm tm;
+    time_t created = job.created;
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&created, &tm));
+    printf("job           %s\nstate         %s%s%s\nto            %s via trunk %s\n", job.id,
+           spool_state_name(st.state), st.reason[0] ? ": " : "", st.reason, job.to, job.trunk);
+    printf("from          %s\nsubmitted     %s UTC\npages         %d of %d confirmed\n",
+           job.from[0] ? job.from : "(the trunk's caller id)", when, st.pages_confirmed, job.pages);
+    if (!spool_is_final(st.state) && st.not_before > 0) {
+        time_t nb = (time_t)st.not_before;
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&nb, &tm));
+        printf("next attempt  not before %s UTC\n", when);
+    }
+    int kept = st.nattempts < SPOOL_MAX_ATTEMPTS ? st.nattempts : SPOOL_MAX_ATTEMPTS;
+    printf("attempts      %d%s\n", st.nattempts,
+           st.nattempts > kept ? " (the oldest are not kept)" : "");
+    for (int i = 0; i < kept; i++) {
+        const struct spool_attempt *a = &st.attempts[i];
+        time_t t = (time_t)a->started;
+        if (a->started > 0)
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+        else
+            snprintf(when, sizeof(when), "-");
+        printf("  %2d  %s  %-10s %-12s SIP %3d  T.30 %3d  pages %d..: %d confirmed  %s\n",
+               st.nattempts - kept + i + 1, when, a->trunk, a->outcome, a->sip_status,
+               a->t30_status, a->first_page, a->pages_confirmed, a->text);
+    }
+    return 0;
+}
+
+static int
+cmd_cancel(const struct cfg *cfg, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: inkless cancel ID\n");
+        return 2;
+    }
+    int r = spool_cancel(cfg->var_dir, argv[1]);
+    if (r == -EALREADY) {
+        fprintf(stderr, "inkless: job %s is finished already\n", argv[1]);
+        return 1;
+    }
+    if (r < 0) {
+        fprintf(stderr, "inkless: job %s: %s\n", argv[1],
+                r == -ENOENT ? "no such job" : strerror(-r));
+        return 1;
+    }
+    fprintf(stderr, "inkless: job %s: cancel requested\n", argv[1]);
+    return 0;
+}
+
 /* The commands, by name. */
 static const struct command {
     const char *name;
     int (*run)(const struct cfg *cfg, int argc, char **argv);
 } commands[] = {
-    {"send", cmd_send},   {"inbox", cli_inbox}, {"show", cli_show},   {"export", cli_export},
-    {"scrub", cli_scrub}, {"stats", cli_stats}, {"usage", cli_usage},
+    {"send", cmd_send},   {"jobs", cmd_jobs},   {"job", cmd_job},       {"cancel", cmd_cancel},
+    {"inbox", cli_inbox}, {"show", cli_show},   {"export", cli_export}, {"scrub", cli_scrub},
+    {"stats", cli_stats}, {"usage", cli_usage},
 };
 
 int

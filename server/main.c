@@ -366,7 +366,7 @@ main(int argc, char **argv)
 
     struct media_options mo;
     media_options_from_cfg(d.cfg, &mo);
-    d.store = store_start(d.cfg->var_dir, d.sip_q);
+    d.store = store_start(d.cfg, d.sip_q);
     d.media = d.store ? media_start(&mo, d.sip_q) : NULL;
     if (!d.media) {
         fprintf(stderr, "inklessd: cannot start media or storage threads: %s\n", strerror(errno));

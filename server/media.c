@@ -104,6 +104,19 @@ fax_send(void *data, const uint8_t *pkt, size_t len)
 
 static __thread struct media_worker *current_worker;
 
+/* Phase D of a fax we send: tell the SIP thread (and through it the job's record) how many
+ * pages the far end has confirmed, so a resumed job never sends them again. Best effort: the
+ * phase E result carries the final count anyway. */
+static void
+fax_page(void *data, int pages)
+{
+    struct media_chan *c = data;
+    struct mq_msg msg = {.type = MEDIA_REPLY_PAGE, .ptr = c->owner, .u64 = (uint64_t)pages};
+    if (mq_send(current_worker->reply_q, &msg) < 0)
+        log_debug("media worker %d: reply queue full: page progress %d not reported",
+                  current_worker->index, pages);
+}
+
 static void
 fax_done(void *data, const struct fx38_result *r)
 {
@@ -211,14 +224,23 @@ start_fax(struct media_worker *w, struct media_chan *c)
     fax.direction = c->direction;
     fax.is_caller = c->is_caller;
     fax.file = c->file;
-    fax.first_page = -1;
+    fax.first_page = c->direction == FX38_SEND && c->first_page > 0 ? c->first_page : -1;
     fax.last_page = -1;
     fax.local_ident = w->opts->ident;
     fax.header = w->opts->header;
+    if (c->ecm >= 0)
+        fax.ecm = c->ecm != 0;
+    /* A retry's fallback (server/sched.c): slower modems only. */
+    if (c->max_rate > 0 && c->max_rate <= 4800)
+        fax.modems &= FX38_MODEM_V27TER;
+    else if (c->max_rate > 0 && c->max_rate <= 9600)
+        fax.modems &= FX38_MODEM_V29 | FX38_MODEM_V27TER;
     params_from_desc(w->opts, &c->media, &params);
     c->fax = fx38_session_new(&fax, &params, fax_send, fax_done, c, &err);
     if (!c->fax)
         report_done(w, c, NULL, err ? err : -ENOMEM);
+    else if (c->direction == FX38_SEND)
+        fx38_set_page_handler(c->fax, fax_page);
 }
 
 static void

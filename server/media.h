@@ -34,6 +34,9 @@ struct media_chan {
     bool is_caller;                /* we placed the call */
     char file[256];                /* rx TIFF to write, or tx TIFF to send (spandsp: < 256) */
     void *owner;                   /* the struct call, returned in every reply */
+    int first_page;                /* SEND: 0-based page to start at (a resumed job), else 0 */
+    int ecm;                       /* -1 = fax.ecm from the config, 0 = off, 1 = on */
+    int max_rate;                  /* 0 = the config's modems, else 14400, 9600 or 4800 */
     bool is_waiting_answer;        /* ringing: start the fax engine on the first update */
 
     /* the worker's */
@@ -54,6 +57,7 @@ enum media_reply {
     MEDIA_REPLY_RELEASED = 100, /* ptr = owner of the detached channel */
     MEDIA_REPLY_FAX_DONE,       /* ptr = owner, u64 = (uintptr_t) struct media_fax_done *,
                                  * owned by the receiver (free()) */
+    MEDIA_REPLY_PAGE,           /* ptr = owner, u64 = pages confirmed (SEND) so far */
 };
 
 /* A fax ended (phase E, or a media failure before it started). */

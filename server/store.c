@@ -21,6 +21,7 @@
 #include "call.h"
 #include "index.h"
 #include "ingest.h"
+#include "jobs.h"
 #include "log.h"
 #include "loop.h"
 #include "mq.h"
@@ -29,7 +30,7 @@
 #define STORE_QUEUE 4096
 #define RESCAN_NS (5 * 1000000000ull)
 
-enum store_cmd { STORE_CMD_RECORD = 1, STORE_CMD_STOP };
+enum store_cmd { STORE_CMD_RECORD = 1, STORE_CMD_PROGRESS, STORE_CMD_STOP };
 
 struct store {
     pthread_t thread;
@@ -44,9 +45,14 @@ struct store {
     int ifd;          /* inotify on spool/tx */
     struct loop_io in_io;
     struct timer rescan;
-    /* Jobs handed to the SIP thread already (so a rescan does not send them twice). */
-    char (*posted)[SPOOL_ID_LEN];
-    size_t nposted, cap;
+    struct jobs *jobs; /* outbound jobs (jobs.c) */
+    /* spool/rx as store_start found it, before the SIP thread could take a call: a TIFF
+     * without a record in it is an orphan of an earlier run. A TIFF that appears later is a
+     * call in progress, which spandsp is still writing (listed by the storage thread, after
+     * arc_clean_tmp, which takes seconds on a large archive, such a TIFF was ingested as an
+     * orphan and removed, and the fax lost). */
+    char (*startup)[256];
+    size_t nstartup;
 };
 
 static void
@@ -89,6 +95,16 @@ write_record(const struct fax_record *rec, char *path, size_t size)
     if (snprintf(path, size, "%.*s.json", (int)n, rec->file) >= (int)size)
         return -ENAMETOOLONG;
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+    /* The pages first: spandsp never fsyncs what it writes, and a record that survives a
+     * power cut must not name a TIFF that did not. (No TIFF: a call without pages.) */
+    int tfd = open(rec->file, O_RDONLY | O_CLOEXEC);
+    if (tfd >= 0) {
+        int synced = fsync(tfd) < 0 ? -errno : 0;
+        close(tfd);
+        if (synced < 0)
+            return synced;
+    }
 
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
@@ -252,17 +268,16 @@ ingest_rx(struct store *st, const char *base, bool is_orphan)
     return 0;
 }
 
-/* Every record in spool/rx (a fax that ended, whose ingest did not finish); with is_startup
- * also TIFFs without a record (no call is running yet, so these are orphans) and tmp files. */
-static void
-scan_rx(struct store *st, bool is_startup)
+/* The fax files in spool/rx: every record (a fax that ended, whose ingest did not finish);
+ * with is_startup also the TIFFs (those without a record are orphans), and tmp files of
+ * records are removed. The names go to *ret_names (malloc'd; free them); returns how many. */
+static size_t
+list_rx(const char *dir, bool is_startup, char (**ret_names)[256])
 {
-    char dir[CFG_PATH_LEN + 16];
-    snprintf(dir, sizeof(dir), "%s/spool/rx", st->var_dir);
+    *ret_names = NULL;
     DIR *d = opendir(dir);
     if (!d)
-        return;
-    st->is_rx_retry = false;
+        return 0;
     /* Collect names first: ingesting removes entries while we would be reading them. */
     char(*names)[256] = NULL;
     size_t n = 0, cap = 0;
@@ -287,7 +302,18 @@ scan_rx(struct store *st, bool is_startup)
         snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
     }
     closedir(d);
-    /* Records first, then the TIFFs still left (those without one). */
+    *ret_names = names;
+    return n;
+}
+
+/* Ingest what list_rx listed (the names are consumed): records first, then the TIFFs still
+ * left (those without one). */
+static void
+ingest_listed(struct store *st, char (*names)[256], size_t n)
+{
+    char dir[CFG_PATH_LEN + 16];
+    snprintf(dir, sizeof(dir), "%s/spool/rx", st->var_dir);
+    st->is_rx_retry = false;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(names[i]);
         if (strcmp(names[i] + len - 5, ".json") == 0) {
@@ -309,82 +335,30 @@ scan_rx(struct store *st, bool is_startup)
                     names[i]);
         (void)ingest_rx(st, names[i], true);
     }
+}
+
+/* The rescan after a failed ingest: every record in spool/rx (never a TIFF alone: calls are
+ * running, and their TIFFs are still being written). */
+static void
+scan_rx(struct store *st)
+{
+    char dir[CFG_PATH_LEN + 16];
+    char(*names)[256];
+    snprintf(dir, sizeof(dir), "%s/spool/rx", st->var_dir);
+    size_t n = list_rx(dir, false, &names);
+    ingest_listed(st, names, n);
     free(names);
 }
 
-/* ---- outbound jobs ---- */
-
-static bool
-was_posted(const struct store *st, const char *id)
-{
-    for (size_t i = 0; i < st->nposted; i++)
-        if (strcmp(st->posted[i], id) == 0)
-            return true;
-    return false;
-}
-
-static int
-remember(struct store *st, const char *id)
-{
-    if (st->nposted == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 64;
-        void *p = realloc(st->posted, cap * sizeof(*st->posted));
-        if (!p)
-            return -ENOMEM;
-        st->posted = p;
-        st->cap = cap;
-    }
-    snprintf(st->posted[st->nposted++], SPOOL_ID_LEN, "%s", id);
-    return 0;
-}
-
-/* Load one job and give it to the SIP thread. Returns -EAGAIN when its queue is full. */
-static int
-pick_up(struct store *st, const char *id)
-{
-    if (spool_check_id(id) < 0 || was_posted(st, id))
-        return 0;
-    struct spool_job *job = malloc(sizeof(*job));
-    if (!job)
-        return -ENOMEM;
-    int r = spool_load_job(st->var_dir, id, job);
-    if (r == 0) {
-        struct mq_msg msg = {.type = CALL_CMD_ORIGINATE, .ptr = job};
-        r = mq_send(st->sip_q, &msg);
-        if (r < 0) {
-            free(job);
-            return r; /* retried on the next rescan */
-        }
-        return remember(st, id);
-    }
-    free(job);
-    if (r != -EALREADY)
-        log_warning("job %s: cannot load: %s", id, strerror(-r));
-    return remember(st, id); /* finished or broken: don't look again */
-}
-
-static void
-scan(struct store *st)
-{
-    char path[CFG_PATH_LEN + 16];
-    snprintf(path, sizeof(path), "%s/spool/tx", st->var_dir);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && pick_up(st, e->d_name) == -EAGAIN)
-            break;
-    closedir(d);
-}
+/* ---- outbound jobs: server/jobs.c, on this thread ---- */
 
 static void
 on_rescan(void *data)
 {
     struct store *st = data;
     if (st->is_rx_retry)
-        scan_rx(st, false);
-    scan(st);
+        scan_rx(st);
+    jobs_scan(st->jobs, false);
     (void)timer_arm(st->loop, &st->rescan, RESCAN_NS);
 }
 
@@ -402,12 +376,12 @@ on_inotify(void *data, int fd, uint32_t events)
             if (ev->mask & IN_Q_OVERFLOW)
                 overflow = true;
             else if (ev->len > 0)
-                (void)pick_up(st, ev->name);
+                jobs_touch(st->jobs, ev->name);
             p += sizeof(*ev) + ev->len;
         }
     }
     if (overflow)
-        scan(st);
+        jobs_scan(st->jobs, false);
 }
 
 /* ---- the queue ---- */
@@ -420,7 +394,19 @@ on_command(void *data, const struct mq_msg *msg)
         loop_stop(st->loop);
         return;
     }
+    if (msg->type == STORE_CMD_PROGRESS) {
+        jobs_on_progress(st->jobs, msg->ptr, (int)msg->u64);
+        free(msg->ptr);
+        return;
+    }
     struct fax_record *rec = msg->ptr;
+    if (strcmp(rec->direction, "tx") == 0) {
+        /* An attempt of an outbound job: the job keeps the record (its status file); the
+         * result file is written when the job is finished, not per attempt. */
+        jobs_on_record(st->jobs, rec);
+        free(rec);
+        return;
+    }
     char json[320];
     int r = write_record(rec, json, sizeof(json));
     if (r < 0)
@@ -449,11 +435,16 @@ store_main(void *arg)
 {
     struct store *st = arg;
     /* Tmp files of puts a crash interrupted: only this thread writes the archive, and it has
-     * not started yet. Then the faxes left from before a restart, before any new one ends. */
+     * not started yet. Then the faxes left from before a restart (listed by store_start),
+     * before any new one ends. */
     unsigned removed = 0;
     if (arc_clean_tmp(st->arc, 0, &removed) == 0 && removed > 0)
         log_info("archive: removed %u temporary file(s) left by a crash", removed);
-    scan_rx(st, true);
+    ingest_listed(st, st->startup, st->nstartup);
+    free(st->startup);
+    st->startup = NULL;
+    st->nstartup = 0;
+    jobs_scan(st->jobs, true); /* jobs left from before a restart, and new ones */
     (void)loop_run(st->loop);
     mq_drain(st->q, on_command, st); /* what was queued before STOP */
     return NULL;
@@ -467,14 +458,16 @@ store_free(struct store *st)
     idx_close(st->idx);
     arc_close(st->arc);
     mq_free(st->q);
+    jobs_free(st->jobs); /* before the loop its timer is on */
     loop_free(st->loop);
-    free(st->posted);
+    free(st->startup);
     free(st);
 }
 
 struct store *
-store_start(const char *var_dir, struct mq *sip_q)
+store_start(const struct cfg *cfg, struct mq *sip_q)
 {
+    const char *var_dir = cfg->var_dir;
     char path[CFG_PATH_LEN + 16];
     struct store *st = calloc(1, sizeof(*st));
     if (!st)
@@ -500,17 +493,20 @@ store_start(const char *var_dir, struct mq *sip_q)
     st->ifd = -1;
     st->loop = loop_new(4);
     st->q = mq_new(STORE_QUEUE);
+    st->jobs = st->loop ? jobs_new(cfg, var_dir, st->loop, sip_q) : NULL;
     st->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     snprintf(path, sizeof(path), "%s/spool/tx", var_dir);
-    if (!st->loop || !st->q || st->ifd < 0 ||
+    if (!st->loop || !st->q || !st->jobs || st->ifd < 0 ||
         inotify_add_watch(st->ifd, path, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0 ||
         loop_add_io(st->loop, &st->q_io, mq_fd(st->q), EPOLLIN, on_queue, st) < 0 ||
         loop_add_io(st->loop, &st->in_io, st->ifd, EPOLLIN, on_inotify, st) < 0) {
         store_free(st);
         return NULL;
     }
+    snprintf(path, sizeof(path), "%s/spool/rx", var_dir);
+    st->nstartup = list_rx(path, true, &st->startup);
     timer_init(&st->rescan, on_rescan, st);
-    (void)timer_arm(st->loop, &st->rescan, 0); /* jobs left from before a restart */
+    (void)timer_arm(st->loop, &st->rescan, RESCAN_NS);
     if (pthread_create(&st->thread, NULL, store_main, st) != 0) {
         store_free(st);
         return NULL;
@@ -535,4 +531,16 @@ store_post_record(struct store *st, struct fax_record *rec)
 {
     struct mq_msg msg = {.type = STORE_CMD_RECORD, .ptr = rec};
     return mq_send(st->q, &msg);
+}
+
+int
+store_post_progress(struct store *st, const char *job_id, int pages)
+{
+    char *id = strdup(job_id);
+    struct mq_msg msg = {.type = STORE_CMD_PROGRESS, .ptr = id, .u64 = (uint64_t)pages};
+    if (!id || mq_send(st->q, &msg) < 0) {
+        free(id);
+        return -EAGAIN;
+    }
+    return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "media.h"
 
 /* Everything we know about one fax when it ends. */
@@ -33,9 +34,10 @@ struct fax_record {
 
 struct store;
 
-/* Start the thread over `var_dir` (copied), posting CALL_CMD_ORIGINATE jobs to `sip_q`
- * (borrowed). Returns NULL (errno set) on failure. Main thread. */
-struct store *store_start(const char *var_dir, struct mq *sip_q);
+/* Start the thread over cfg's var dir, with its outbound policy and trunk limits (copied),
+ * posting CALL_CMD_ORIGINATE and CALL_CMD_CANCEL_JOB to `sip_q` (borrowed). Returns NULL
+ * (errno set) on failure. Main thread. */
+struct store *store_start(const struct cfg *cfg, struct mq *sip_q);
 /* Finish queued jobs, stop and join. Accepts NULL. Main thread. */
 void store_stop(struct store *st);
 
@@ -43,5 +45,9 @@ void store_stop(struct store *st);
  * it). The record is written as JSON to the document's path with ".json" for ".tif",
  * atomically (tmp, fsync, rename, fsync dir). */
 int store_post_record(struct store *st, struct fax_record *rec);
+
+/* An outbound job's attempt has `pages` pages confirmed by the far end so far (phase D).
+ * Copies job_id. Any thread. 0 or -EAGAIN (progress is best effort: the final record counts). */
+int store_post_progress(struct store *st, const char *job_id, int pages);
 
 #endif

@@ -81,7 +81,7 @@ enum ua_call_state {
     UA_CALL_ENDED,
 };
 
-enum ua_timer_purpose { UA_TIMER_NONE = 0, UA_TIMER_ANSWER, UA_TIMER_REINVITE };
+enum ua_timer_purpose { UA_TIMER_NONE = 0, UA_TIMER_ANSWER, UA_TIMER_REINVITE, UA_TIMER_RING };
 
 struct ua_call {
     struct ua *ua;
@@ -426,6 +426,18 @@ send_reinvite(struct ua_call *call)
                TAG_END());
 }
 
+/* Our INVITE rang for the whole ring timeout (RFC 3261 leaves it to the UA: Timer C only
+ * guards against a proxy that stopped answering): CANCEL it, as a caller hanging up. */
+static void
+on_ring_timer(struct ua *ua, su_timer_t *t, struct ua_call *call)
+{
+    call->timer_purpose = UA_TIMER_NONE;
+    if (call->state != UA_CALL_CALLING)
+        return;
+    log_info("call %s: no answer: canceling", call->call_id);
+    nua_cancel(call->nh, TAG_END());
+}
+
 static void
 on_reinvite_timer(struct ua *ua, su_timer_t *t, struct ua_call *call)
 {
@@ -582,6 +594,8 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
     ua->ncalls++;
     call->state = UA_CALL_CALLING;
     nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    if (o->ring_timeout_ms > 0)
+        arm_timer(call, UA_TIMER_RING, o->ring_timeout_ms, on_ring_timer);
     return call;
 }
 

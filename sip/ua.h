@@ -113,6 +113,7 @@ struct ua_originate {
     bool refuse_t38_reoffer;
     const char *auth_user; /* digest credentials, NULL or "" = none */
     const char *auth_password;
+    int ring_timeout_ms; /* no answer this long: CANCEL (on_ended then says 487); 0 = never */
 };
 
 /* Place a call. Events follow as for an inbound call: on_media when the answer arrives,

@@ -24,6 +24,8 @@ struct fx38_session {
     struct fx38_udptl udptl;
     fx38_send_fn *send;
     fx38_done_fn *done;
+    fx38_page_fn *page;
+    int pages_reported; /* the last count given to page() */
     void *data;
     enum fx38_direction direction;
     bool is_done;
@@ -76,6 +78,23 @@ phase_e(t30_state_t *t30, void *user_data, int completion_code)
     s->is_done = true;
     fill_result(s, completion_code, &s->result);
     s->done(s->data, &s->result);
+}
+
+/* T.30 phase D: a page's post-page exchange is over (the sender got MCF, RTP, RTN...). The
+ * count comes from spandsp's statistics, which it updates before calling us: a page refused
+ * with RTN is not counted, and nothing is reported twice. */
+static int
+phase_d(t30_state_t *t30, void *user_data, int result)
+{
+    struct fx38_session *s = user_data;
+    t30_stats_t st;
+    t30_get_transfer_statistics(t30, &st);
+    int pages = s->direction == FX38_SEND ? st.pages_tx : st.pages_rx;
+    if (s->page && !s->is_done && pages > s->pages_reported) {
+        s->pages_reported = pages;
+        s->page(s->data, pages);
+    }
+    return T30_ERR_OK;
 }
 
 /* spandsp wants `count` copies of this IFP sent (3 for indicators by default): one UDPTL
@@ -224,6 +243,7 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     else
         t30_set_rx_file(s->t30, fax->file, -1);
     t30_set_phase_e_handler(s->t30, phase_e, s);
+    t30_set_phase_d_handler(s->t30, phase_d, s);
     return s;
 
 fail:
@@ -231,6 +251,12 @@ fail:
         *ret_error = err;
     fx38_session_free(s);
     return NULL;
+}
+
+void
+fx38_set_page_handler(struct fx38_session *s, fx38_page_fn *fn)
+{
+    s->page = fn;
 }
 
 void

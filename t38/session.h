@@ -83,6 +83,9 @@ struct fx38_result {
 typedef void fx38_send_fn(void *data, const uint8_t *pkt, size_t len);
 /* Phase E. `result` is borrowed for the call. Do not free the session from here. */
 typedef void fx38_done_fn(void *data, const struct fx38_result *result);
+/* Phase D: `pages` pages are now confirmed by the far end (SEND: MCF received) or received
+ * (RECEIVE). Called when the count grows, before phase E. Do not free the session here. */
+typedef void fx38_page_fn(void *data, int pages);
 
 struct fx38_session;
 
@@ -92,6 +95,10 @@ struct fx38_session;
 struct fx38_session *fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params,
                                       fx38_send_fn *send, fx38_done_fn *done, void *data,
                                       int *ret_error);
+
+/* Be told of each page as it is confirmed or received (fn NULL: no longer). `data` is the
+ * session's own (given to fx38_session_new). */
+void fx38_set_page_handler(struct fx38_session *s, fx38_page_fn *fn);
 
 /* New parameters mid-call (a re-INVITE renegotiated T.38). */
 void fx38_set_params(struct fx38_session *s, const struct fx38_params *params);

@@ -665,6 +665,277 @@ def case_tx_send(f):
     f.t.daemon.stop()
 
 
+# ---- the outbound spool: retries, resume, limits, cancel, crashes ----
+
+
+class Outbound:
+    """The daemon dialling the peer (trunk "local" proxied to it), jobs queued with `inkless
+    send`, retries a second apart (outbound.retry_base 1)."""
+
+    def __init__(self, f, trunk_opts=None, overrides=None):
+        self.f = f
+        self.peer_port = f.t.ports.sipp_port(0)
+        opts = {"proxy": "127.0.0.1:%d" % self.peer_port, "caller_id": DIDS["local"]}
+        opts.update(trunk_opts or {})
+        cfg = {"outbound.retry_base": 1, "outbound.retry_max": 2}
+        cfg.update(overrides or {})
+        self.trunk_opts, self.overrides = opts, cfg
+        self.peer = None
+
+    def start_daemon(self):
+        return self.f.start_daemon(trunk_opts=self.trunk_opts, overrides=self.overrides)
+
+    def start_peer(self, calls, args=(), timeout=120):
+        """faxpeer answering `calls` calls, each fax written to peer-rx-N.tif."""
+        self.out = os.path.join(self.f.t.tmp, "peer-rx-%d.tif")
+        argv = self.f.peer_args(SPEED) + [
+            "--listen", "127.0.0.1:%d" % self.peer_port, "--receive", self.out,
+            "--calls", str(calls), "--idle-timeout", str(timeout), "--timeout", str(timeout)]
+        self.peer = subprocess.Popen(argv + list(args), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(self.f.t.tmp, "faxpeer-uas.log"),
+                                                 "wb"))
+        time.sleep(0.3)
+
+    def peer_results(self, timeout=120):
+        try:
+            out, _ = self.peer.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.peer.kill()
+            out, _ = self.peer.communicate()
+            raise TestFailure("the peer did not finish its calls")
+        lines = [json.loads(l) for l in out.decode().splitlines() if l.startswith("{")]
+        return [l for l in lines if "call" in l], ([l for l in lines if l.get("summary")] or
+                                                   [{}])[0]
+
+    def send(self, doc, wait=True, expect_rc=0, timeout=120):
+        argv = [self.f.inkless, "-c", self.f.t.config_path, "send", "--to", "+15557770001",
+                "--trunk", "local"] + (["--wait", "--timeout", str(timeout)] if wait else []) + \
+            [doc]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
+        if r.returncode != expect_rc:
+            raise TestFailure("inkless send exited %d, expected %d: %s%s" %
+                              (r.returncode, expect_rc, r.stdout, r.stderr))
+        return r.stdout.splitlines()[0].strip()
+
+    def job(self, job_id):
+        r = self.f.inkless_cli("job", job_id)
+        if r.returncode != 0:
+            raise TestFailure("inkless job %s: %s" % (job_id, r.stderr))
+        return r.stdout
+
+    def status(self, job_id):
+        """The job's status file as a dict (state, pages_confirmed, ...; attempts as a list)."""
+        path = os.path.join(self.f.t.tmp, "var", "spool", "tx", job_id, "status")
+        st = {"attempt": []}
+        try:
+            with open(path) as fp:
+                for line in fp:
+                    k, _, v = line.rstrip("\n").partition("=")
+                    if k == "attempt":
+                        st["attempt"].append(v)
+                    else:
+                        st[k] = v
+        except FileNotFoundError:
+            st["state"] = "queued"
+        return st
+
+    def wait_state(self, job_id, states, timeout=60, pages=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            st = self.status(job_id)
+            if st.get("state") in states and (pages is None or
+                                               int(st.get("pages_confirmed", 0)) >= pages):
+                return st
+            time.sleep(0.05)
+        raise TestFailure("job %s never reached %s (pages %s): %s" %
+                          (job_id, states, pages, self.status(job_id)))
+
+
+def small_doc(f, pages):
+    """A `pages`-page document of distinct ITU pages (tiffcp), in the test's temp dir."""
+    tiffcp = shutil.which("tiffcp")
+    if not tiffcp:
+        raise Skip("tiffcp not found (Debian package libtiff-tools)")
+    src = [f.doc("itu%d_fine_mh.tif" % (i % 8 + 1)) for i in range(pages)]
+    out = os.path.join(f.t.tmp, "doc%d.tif" % pages)
+    subprocess.run([tiffcp] + src + [out], check=True, timeout=60)
+    return out
+
+
+@case
+def case_tx_busy_retry(f):
+    """The far end is busy (486) on the first call: the job is retried and sent whole on the
+    second; `inkless job` lists both attempts with their SIP codes."""
+    o = Outbound(f)
+    o.start_daemon()
+    doc = small_doc(f, 3)
+    o.start_peer(2, ["--reject", "486", "--first-calls", "1"])
+    job = o.send(doc)
+    calls, _ = o.peer_results()
+    if [c["sip_status"] for c in calls] != [486, 200]:
+        raise TestFailure("peer saw %s, expected a 486 then a fax" % [c["sip_status"] for c in calls])
+    f.same_pages(doc, o.out % 2, "fax after the busy retry")
+    text = o.job(job)
+    if not re.search(r"state\s+done", text) or not re.search(r"busy\s+SIP 486", text) or \
+            not re.search(r"ok\s+SIP 200\s+T\.30\s+0", text):
+        raise TestFailure("inkless job does not tell the story:\n" + text)
+    log("E2E tx_busy_retry:\n" + text)
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_resume(f):
+    """The far end hangs up in the middle of page 3 of 6: the retry sends pages 3..6 only;
+    the peer got every page exactly once over the two calls."""
+    o = Outbound(f)
+    o.start_daemon()
+    doc = small_doc(f, 6)
+    o.start_peer(2, ["--bye-after-pages", "2", "--first-calls", "1"])
+    job = o.send(doc)
+    calls, _ = o.peer_results()
+    if len(calls) != 2:
+        raise TestFailure("the peer took %d calls, expected 2" % len(calls))
+    sent = f.pages(doc)
+    got1, got2 = f.pages(o.out % 1), f.pages(o.out % 2)
+    if got1 != sent[:2] or got2 != sent[2:]:
+        raise TestFailure("pages per call: %d then %d (want 2 then 4), or not the pages sent" %
+                          (len(got1), len(got2)))
+    st = o.status(job)
+    if st["state"] != "done" or st["pages_confirmed"] != "6" or len(st["attempt"]) != 2:
+        raise TestFailure("job status: %s" % st)
+    log("E2E tx_resume:\n" + o.job(job))
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_permanent(f):
+    """404 from the far end is permanent: the job fails after one attempt, no retry."""
+    o = Outbound(f)
+    o.start_daemon()
+    o.start_peer(1, ["--reject", "404"], timeout=20)
+    job = o.send(small_doc(f, 1), expect_rc=1)
+    o.peer_results()
+    time.sleep(2.5)  # longer than a retry would wait
+    st = o.status(job)
+    if st["state"] != "failed" or len(st["attempt"]) != 1:
+        raise TestFailure("job status after a 404: %s" % st)
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_no_answer(f):
+    """The far end rings and never answers: each attempt is canceled after
+    outbound.ring_timeout (5 s) and counted as no answer; after max_attempts (2) the job fails."""
+    o = Outbound(f, overrides={"outbound.ring_timeout": 5, "outbound.max_attempts": 2})
+    o.start_daemon()
+    o.start_peer(2, ["--answer-delay", "60000"], timeout=40)
+    job = o.send(small_doc(f, 1), expect_rc=1, timeout=60)
+    o.peer.kill()
+    o.peer.wait()
+    st = o.status(job)
+    outs = [a.split()[7] for a in st["attempt"]]
+    codes = [a.split()[3] for a in st["attempt"]]
+    if st["state"] != "failed" or outs != ["no_answer", "no_answer"] or codes != ["487", "487"]:
+        raise TestFailure("job status after two unanswered calls: %s" % st)
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_limits(f):
+    """50 one-page jobs on a trunk limited to 4 calls at once and 5 calls per second: every
+    fax arrives, the peer never sees more than 4 calls at once, nor more than 5 starting in
+    any one second."""
+    o = Outbound(f, trunk_opts={"max_channels": 4, "calls_per_second": 5},
+                 overrides={"limits.max_channels": 16})
+    o.start_daemon()
+    doc = small_doc(f, 1)
+    o.start_peer(50, timeout=240)
+    jobs = [o.send(doc, wait=False) for _ in range(50)]
+    calls, summary = o.peer_results(timeout=300)
+    bad = [c for c in calls if c.get("result") != "ok"]
+    if len(calls) != 50 or bad:
+        raise TestFailure("%d calls, %d failed: %s" % (len(calls), len(bad), bad[:2]))
+    if summary.get("max_concurrent", 99) > 4:
+        raise TestFailure("the peer saw %s calls at once (limit 4)" % summary.get("max_concurrent"))
+    starts = sorted(c["begin_s"] for c in calls)
+    worst = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    if worst > 5:
+        raise TestFailure("%d calls started within one second (limit 5/s)" % worst)
+    for j in jobs:
+        o.wait_state(j, ("done",), timeout=30)
+    log("E2E tx_limits: 50 jobs, at most %d at once, at most %d starts in a second, %.1f s" %
+        (summary.get("max_concurrent"), worst, summary.get("elapsed_s", 0)))
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_cancel(f):
+    """A job canceled while its call rings is hung up and ends canceled; canceling a finished
+    job is refused."""
+    o = Outbound(f)
+    o.start_daemon()
+    o.start_peer(1, ["--answer-delay", "20000"], timeout=30)
+    job = o.send(small_doc(f, 1), wait=False)
+    o.wait_state(job, ("dialing",), timeout=20)
+    time.sleep(0.5)
+    r = f.inkless_cli("cancel", job)
+    if r.returncode != 0:
+        raise TestFailure("inkless cancel: %s" % r.stderr)
+    st = o.wait_state(job, ("canceled",), timeout=20)
+    r = f.inkless_cli("cancel", job)
+    if r.returncode != 1 or "finished" not in r.stderr:
+        raise TestFailure("canceling a finished job: %d %s" % (r.returncode, r.stderr))
+    o.peer.kill()
+    o.peer.wait()
+    log("E2E tx_cancel: %s" % st)
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_kill(f):
+    """kill -9 of the daemon with a job queued (daemon down), dialing, and sending: after each
+    restart the job goes on and completes exactly once, and no confirmed page is sent twice."""
+    o = Outbound(f)
+    doc = small_doc(f, 6)
+    sent = f.pages(doc)
+    # Queued while the daemon is down.
+    f.t.write_config({"trunks": [dict(trunk(reinvite="none"), **o.trunk_opts)],
+                      "media.speedup": SPEED, "outbound.retry_base": 1, "outbound.retry_max": 2})
+    job = o.send(doc, wait=False)
+    # Dialing: a peer that lets it ring; the daemon dies, then that peer goes away.
+    o.start_peer(1, ["--answer-delay", "20000"], timeout=30)
+    d = o.start_daemon()
+    o.wait_state(job, ("dialing",), timeout=20)
+    d.kill()
+    o.peer.kill()
+    o.peer.wait()
+    # Sending: a peer that takes the fax; the daemon dies once 2 pages are confirmed. The
+    # peer's call then fails (it refuses calls meanwhile: 503, retried), and a later call
+    # must carry pages 3..6 only.
+    o.start_peer(2, timeout=180)
+    d = o.start_daemon()
+    o.wait_state(job, ("sending",), timeout=60, pages=2)
+    d.kill()
+    # The peer's side of that call ends by its own timeout (nobody hangs it up); the daemon,
+    # restarted at once, waits outbound.retry_base before its next attempt.
+    d = o.start_daemon()
+    st = o.wait_state(job, ("done",), timeout=150)
+    calls, _ = o.peer_results(timeout=120)
+    got = []
+    for i, c in enumerate(calls, 1):
+        if c.get("pages") and os.path.exists(o.out % i):
+            got += f.pages(o.out % i)
+    if got != sent:
+        raise TestFailure("the peer got %d pages in all (want each of the %d once): %s" %
+                          (len(got), len(sent), [c.get("pages") for c in calls]))
+    text = o.job(job)
+    if not re.search(r"interrupted", text):
+        raise TestFailure("inkless job shows no interrupted attempt:\n" + text)
+    log("E2E tx_kill: %s\n%s" % (st, text))
+    f.t.daemon.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -169,6 +169,14 @@ test_defaults(void)
     CHECK_INT(cfg->port_min, 20000);
     CHECK_INT(cfg->port_max, 29999);
     CHECK_INT(cfg->max_channels, 256);
+    CHECK_INT(cfg->out_max_attempts, 5);
+    CHECK_INT(cfg->out_retry_base_s, 60);
+    CHECK_INT(cfg->out_retry_max_s, 3600);
+    CHECK_INT(cfg->out_max_age_s, 86400);
+    CHECK(cfg->out_fallback_ecm_off);
+    CHECK(cfg->out_fallback_9600);
+    CHECK_INT(cfg->out_max_channels, 0);
+    CHECK_INT(cfg->out_ring_timeout_s, 60);
     CHECK(cfg->sdp.t38_enabled);
     CHECK(cfg->sdp.prefer_t38);
     CHECK(cfg->sdp.pcmu);

@@ -27,6 +27,8 @@ struct end {
     struct link *out;
     struct fx38_result result;
     bool is_done;
+    int pages_seen;  /* the last count given to on_page */
+    int page_errors; /* counts not one more than the last, or after phase E */
 };
 
 static uint32_t
@@ -63,6 +65,15 @@ on_done(void *data, const struct fx38_result *r)
 }
 
 static void
+on_page(void *data, int pages)
+{
+    struct end *e = data;
+    if (pages != e->pages_seen + 1 || e->is_done)
+        e->page_errors++;
+    e->pages_seen = pages;
+}
+
+static void
 flush(struct link *l)
 {
     /* Swap order of neighbours now and then: reordering as well as loss. */
@@ -80,6 +91,7 @@ struct scenario {
     enum fx38_udptl_ec ec;
     int redundancy;
     int expect_pages;
+    int first_page; /* 0-based page the sender starts at (a resumed job) */
 };
 
 static void
@@ -103,7 +115,7 @@ run(const struct scenario *sc, const char *tmpdir)
         .direction = FX38_SEND,
         .is_caller = true,
         .file = src,
-        .first_page = -1,
+        .first_page = sc->first_page,
         .last_page = -1,
         .local_ident = "+1 555 000 0001",
         .header = NULL, /* a header shifts the image */
@@ -128,6 +140,8 @@ run(const struct scenario *sc, const char *tmpdir)
     CHECK(a && b);
     if (!a || !b)
         return;
+    fx38_set_page_handler(a, on_page);
+    fx38_set_page_handler(b, on_page);
     ab = (struct link){.to = b, .loss_per_mille = sc->loss_per_mille, .rng = 12345};
     ba = (struct link){.to = a, .loss_per_mille = sc->loss_per_mille, .rng = 54321};
 
@@ -151,15 +165,20 @@ run(const struct scenario *sc, const char *tmpdir)
     CHECK(rx.result.is_success);
     CHECK_INT(rx.result.pages, sc->expect_pages);
     CHECK_INT(rx.result.ecm, sc->ecm);
+    /* Phase D told each side of every page, once, in order: what a resumed job relies on. */
+    CHECK_INT(tx.pages_seen, sc->expect_pages);
+    CHECK_INT(rx.pages_seen, sc->expect_pages);
+    CHECK_INT(tx.page_errors, 0);
+    CHECK_INT(rx.page_errors, 0);
 
     struct page *ps, *pr;
     char e1[256], e2[256];
     int ns = pages_load(src, &ps, e1, sizeof(e1));
     int nr = pages_load(dst, &pr, e2, sizeof(e2));
-    CHECK_INT(ns, sc->expect_pages);
+    CHECK_INT(ns - sc->first_page, sc->expect_pages);
     CHECK_INT(nr, sc->expect_pages);
-    for (int i = 0; i < ns && i < nr; i++) {
-        long d = pages_compare(&ps[i], &pr[i]);
+    for (int i = 0; i + sc->first_page < ns && i < nr; i++) {
+        long d = pages_compare(&ps[i + sc->first_page], &pr[i]);
         if (d != 0)
             fprintf(stderr, "%s: page %d differs (%ld rows; %dx%d vs %dx%d)\n", sc->name, i + 1, d,
                     ps[i].width, ps[i].rows, pr[i].width, pr[i].rows);
@@ -185,15 +204,19 @@ main(void)
 
     static const struct scenario scenarios[] = {
         {"ecm_v17_mh", "itutests_fine_mh.tif", true,
-         FX38_MODEM_V17 | FX38_MODEM_V29 | FX38_MODEM_V27TER, 0, FX38_UDPTL_EC_REDUNDANCY, 0, 12},
+         FX38_MODEM_V17 | FX38_MODEM_V29 | FX38_MODEM_V27TER, 0, FX38_UDPTL_EC_REDUNDANCY, 0, 12,
+         0},
         {"noecm_v29_mr", "itutests_fine_mr.tif", false, FX38_MODEM_V29 | FX38_MODEM_V27TER, 0,
-         FX38_UDPTL_EC_REDUNDANCY, 0, 12},
+         FX38_UDPTL_EC_REDUNDANCY, 0, 12, 0},
         {"ecm_mmr_standard", "itu1-8_standard_mh.tif", true, FX38_MODEM_V17, 0,
-         FX38_UDPTL_EC_REDUNDANCY, 3, 8},
+         FX38_UDPTL_EC_REDUNDANCY, 3, 8, 0},
         {"ecm_loss5_red3", "itutests_fine_mmr.tif", true, FX38_MODEM_V17, 50,
-         FX38_UDPTL_EC_REDUNDANCY, 3, 12},
+         FX38_UDPTL_EC_REDUNDANCY, 3, 12, 0},
         {"ecm_loss2_fec", "itutests_fine_mh.tif", true, FX38_MODEM_V17, 20, FX38_UDPTL_EC_FEC, 0,
-         12},
+         12, 0},
+        /* A resumed job: pages 6..12 only (the first five were confirmed on an earlier call). */
+        {"resume_from_page6", "itutests_fine_mh.tif", true, FX38_MODEM_V17, 0,
+         FX38_UDPTL_EC_REDUNDANCY, 2, 7, 5},
     };
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
         run(&scenarios[i], dir);

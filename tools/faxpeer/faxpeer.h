@@ -25,9 +25,12 @@
 
 #define FP_TICK_MS 20
 #define FP_TICK_SAMPLES 160
-#define FP_EARLY_PACKETS 8 /* UDPTL packets kept from before our session started */
-#define FP_LINGER_TICKS 25 /* after phase E, keep the media up this long, then BYE */
-#define FP_PATH_LEN 256    /* spandsp cuts file names at 256 bytes */
+#define FP_EARLY_PACKETS 8    /* UDPTL packets kept from before our session started */
+#define FP_LINGER_TICKS 25    /* after phase E, keep the media up this long, then BYE */
+/* --bye-after-pages: from the Nth page to our BYE: 3 s, time for its MCF to reach the sender
+ * (a V.21 frame behind a 1 s preamble), but well inside the next page. */
+#define FP_BYE_DELAY_TICKS 150
+#define FP_PATH_LEN 256       /* spandsp cuts file names at 256 bytes */
 
 /* --t38: how the call gets to T.38. */
 enum fp_t38_mode {
@@ -74,6 +77,7 @@ struct fp_options {
     int cancel_after_ms;   /* UAC: CANCEL this long after the INVITE; -1 = off */
     int answer_delay_ms;   /* UAS: 180, then 200 after this long */
     int reject_status;     /* UAS: answer every INVITE with this status instead */
+    int first_calls;       /* --reject and --bye-after-pages apply to calls 1..this; 0 = all */
 
     int calls;      /* total */
     int concurrent; /* UAC: at most this many at once; UAS: more get 503 (0 = no cap) */
@@ -137,9 +141,10 @@ struct fp_call {
     bool is_ready; /* ACK seen: counted in peer->up */
 
     uint64_t start_ns, end_ns, ending_ns; /* CLOCK_MONOTONIC */
-    uint64_t deadline_ns;                 /* --timeout */
-    uint64_t cancel_at_ns;                /* UAC --cancel-after, 0 = none */
-    uint64_t answer_at_ns;                /* UAS --answer-delay, 0 = none */
+    uint64_t bye_tick;     /* --bye-after-pages: media tick to hang up at, 0 = not yet due */
+    uint64_t deadline_ns;  /* --timeout */
+    uint64_t cancel_at_ns; /* UAC --cancel-after, 0 = none */
+    uint64_t answer_at_ns; /* UAS --answer-delay, 0 = none */
 
     /* SDP */
     enum ua_media_kind offer_kind; /* UAC: what the initial INVITE offered */

@@ -41,6 +41,8 @@ static const char usage_text[] =
     "                        or 127.0.0.1)\n"
     "  --answer-delay MS     UAS: send 180 and answer this much later (default 0)\n"
     "  --reject CODE         UAS: answer every INVITE with CODE (e.g. 486) instead\n"
+    "  --first-calls N       --reject and --bye-after-pages apply to the first N calls\n"
+    "                        only; later calls go normally (a busy line, then a fax)\n"
     "Fax:\n"
     "  --send FILE.tif       send this TIFF-F document\n"
     "  --receive OUT.tif     receive into OUT.tif; with several calls a pattern with %d\n"
@@ -117,6 +119,7 @@ enum {
     OPT_TIMEOUT,
     OPT_IDLE_TIMEOUT,
     OPT_BYE_AFTER_PAGES,
+    OPT_FIRST_CALLS,
     OPT_CANCEL_AFTER,
     OPT_EXPECT_FAIL,
     OPT_CALLS,
@@ -158,6 +161,7 @@ static const struct option long_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"bye-after-pages", required_argument, NULL, OPT_BYE_AFTER_PAGES},
+    {"first-calls", required_argument, NULL, OPT_FIRST_CALLS},
     {"cancel-after", required_argument, NULL, OPT_CANCEL_AFTER},
     {"expect-fail", no_argument, NULL, OPT_EXPECT_FAIL},
     {"calls", required_argument, NULL, OPT_CALLS},
@@ -413,6 +417,9 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
         case OPT_BYE_AFTER_PAGES:
             r = parse_int("bye-after-pages", optarg, 1, 100000, &o->bye_after_pages);
             break;
+        case OPT_FIRST_CALLS:
+            r = parse_int("first-calls", optarg, 1, 100000, &o->first_calls);
+            break;
         case OPT_CANCEL_AFTER:
             r = parse_int("cancel-after", optarg, 0, 600000, &o->cancel_after_ms);
             break;
@@ -540,7 +547,7 @@ print_impair(FILE *f, const char *name, const struct fp_impair_stats *s)
 }
 
 static void
-print_call(FILE *f, const struct fp_options *o, const struct fp_call *c)
+print_call(FILE *f, const struct fp_options *o, const struct fp_call *c, uint64_t p_begin_ns)
 {
     const struct fx38_result *r = &c->m.result;
     const struct fx38_udptl_stats *u = &r->udptl;
@@ -569,6 +576,8 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c)
         fprintf(f, ", \"file\": ");
         print_json_string(f, c->m.rx_path);
     }
+    fprintf(f, ", \"begin_s\": %.3f",
+            c->start_ns > p_begin_ns ? (double)(c->start_ns - p_begin_ns) / 1e9 : 0.0);
     fprintf(f, ", \"reinvites_sent\": %d, \"glare_491\": %d, \"far_bye\": %s", c->reinvites_sent,
             c->glare_491, c->is_far_bye ? "true" : "false");
     fprintf(f,
@@ -682,7 +691,7 @@ main(int argc, char **argv)
     int passed = 0, failed_as_expected = 0;
     for (int i = 0; i < opts.calls; i++) {
         const struct fp_call *c = &peer.calls[i];
-        print_call(stdout, &opts, c);
+        print_call(stdout, &opts, c, peer.begin_ns);
         if (call_is_ok(c))
             passed++;
         else if (c->state == FP_CALL_ENDED)

@@ -579,7 +579,8 @@ on_incoming(struct fp_peer *p, nua_handle_t *nh, const sip_t *sip)
                                                                     : "?",
              c->call_id);
 
-    if (o->reject_status)
+    bool is_first = o->first_calls == 0 || c->index <= o->first_calls;
+    if (o->reject_status && is_first)
         return refuse_call(c, o->reject_status,
                            sip_status_phrase(o->reject_status) ? sip_status_phrase(o->reject_status)
                                                                : "Rejected");
@@ -724,13 +725,20 @@ check_call(struct fp_peer *p, struct fp_call *c, uint64_t now)
         else
             send_reinvite(c);
     }
-    if (o->bye_after_pages > 0 && c->m.fax && !c->m.is_done &&
-        fp_media_pages(c) >= o->bye_after_pages) {
-        call_reason(c, "hung up after %d pages (--bye-after-pages)", o->bye_after_pages);
-        log_info("call %d: %s", c->index, c->reason);
-        stop_fax(c);
-        hangup(c);
-        return;
+    /* --bye-after-pages: hang up FP_BYE_DELAY_TICKS after the Nth page, so that its
+     * confirmation (MCF) reaches the sender before our BYE does, and the page counts as
+     * delivered on both sides; the next page is then cut in the middle. */
+    if (o->bye_after_pages > 0 && (o->first_calls == 0 || c->index <= o->first_calls) && c->m.fax &&
+        !c->m.is_done && fp_media_pages(c) >= o->bye_after_pages) {
+        if (c->bye_tick == 0)
+            c->bye_tick = c->m.ticks + FP_BYE_DELAY_TICKS;
+        if (c->m.ticks >= c->bye_tick) {
+            call_reason(c, "hung up after %d pages (--bye-after-pages)", o->bye_after_pages);
+            log_info("call %d: %s", c->index, c->reason);
+            stop_fax(c);
+            hangup(c);
+            return;
+        }
     }
     /* Phase E: leave the last packets (DCN and its repeats) time to arrive, then hang up
      * unless the far end did already. */
