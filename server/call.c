@@ -75,7 +75,8 @@ set_str(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static void record_fax(struct call_table *t, struct call *call, const struct media_fax_done *done);
+static void record_fax(struct call_table *t, struct call *call, const struct media_fax_done *done,
+                       bool is_provisional);
 
 static void
 release_slot(struct call_table *t, struct call *call)
@@ -258,6 +259,10 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
         return;
     }
     call->is_attached = true;
+    /* The call's details on disk before any page: a crash mid-fax keeps them with the pages. */
+    struct media_fax_done pending = {.error = -EINPROGRESS};
+    snprintf(pending.result.t30_text, sizeof(pending.result.t30_text), "call in progress");
+    record_fax(t, call, &pending, true);
 
     ret->status = 200;
     ret->call_data = call;
@@ -334,7 +339,7 @@ on_reinvite_failed(void *data, void *call_data, int status)
     snprintf(done.result.t30_text, sizeof(done.result.t30_text),
              "T.38 refused by the far end (SIP %d); fax over G.711 not available", status);
     call->is_fax_done = true;
-    record_fax(t, call, &done);
+    record_fax(t, call, &done, false);
     if (call->ua)
         ua_hangup(call->ua, 488);
 }
@@ -358,7 +363,7 @@ on_ended(void *data, void *call_data, int status, const char *phrase)
         snprintf(done.result.t30_text, sizeof(done.result.t30_text), "no T.38 session (SIP %d %s)",
                  status, phrase ? phrase : "");
         call->is_fax_done = true;
-        record_fax(t, call, &done);
+        record_fax(t, call, &done, false);
     }
 
     if (call->is_attached) {
@@ -385,7 +390,8 @@ const struct ua_events call_ua_events = {
 
 /* Hand the fax's record to the storage thread (which writes it next to the document). */
 static void
-record_fax(struct call_table *t, struct call *call, const struct media_fax_done *done)
+record_fax(struct call_table *t, struct call *call, const struct media_fax_done *done,
+           bool is_provisional)
 {
     struct fax_record *rec = calloc(1, sizeof(*rec));
     if (!rec) {
@@ -404,9 +410,11 @@ record_fax(struct call_table *t, struct call *call, const struct media_fax_done 
     rec->started = call->started_wall;
     rec->duration_s = seconds_since(&call->started);
     rec->sip_status = call->sip_status;
+    rec->is_provisional = is_provisional;
     rec->done = *done;
     if (store_post_record(t->store, rec) < 0) {
-        log_error("call %s: storage queue full: fax result not recorded", call->call_id);
+        log_error("call %s: storage queue full: %s not recorded", call->call_id,
+                  is_provisional ? "call details" : "fax result");
         free(rec);
     }
 }
@@ -431,7 +439,7 @@ fax_done(struct call_table *t, struct call *call, struct media_fax_done *done)
                  r->is_success ? "ok" : "FAILED", r->pages, r->bit_rate, r->ecm ? "on" : "off",
                  r->remote_ident, r->t30_text, r->t30_status);
     call->is_fax_done = true;
-    record_fax(t, call, done);
+    record_fax(t, call, done, false);
     if (call->ua)
         ua_hangup(call->ua, done->error ? 500 : 200);
 }
@@ -462,7 +470,7 @@ fail_job(struct call_table *t, const struct spool_job *job, const char *why)
     (void)clock_gettime(CLOCK_MONOTONIC, &tmp.started);
     struct media_fax_done done = {.error = -ENETUNREACH};
     snprintf(done.result.t30_text, sizeof(done.result.t30_text), "%s", why);
-    record_fax(t, &tmp, &done);
+    record_fax(t, &tmp, &done, false);
 }
 
 static void

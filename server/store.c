@@ -81,24 +81,25 @@ put_str(FILE *f, const char *key, const char *v, bool comma)
     fprintf(f, "\"%s\n", comma ? "," : "");
 }
 
-/* Write rec as JSON next to its document (X.tif -> X.json), durably; the path written goes
- * to path (size bytes). */
+/* Write rec as JSON next to its document (X.tif -> X.json, or X.call for a provisional
+ * record), durably; the path written goes to path (size bytes). */
 static int
 write_record(const struct fax_record *rec, char *path, size_t size)
 {
+    const char *suffix = rec->is_provisional ? "call" : "json";
     char tmp[size + 8], dir[size];
     const struct fx38_result *r = &rec->done.result;
     size_t n = strlen(rec->file);
 
     if (n > 4 && strcmp(rec->file + n - 4, ".tif") == 0)
         n -= 4;
-    if (snprintf(path, size, "%.*s.json", (int)n, rec->file) >= (int)size)
+    if (snprintf(path, size, "%.*s.%s", (int)n, rec->file, suffix) >= (int)size)
         return -ENAMETOOLONG;
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
     /* The pages first: spandsp never fsyncs what it writes, and a record that survives a
      * power cut must not name a TIFF that did not. (No TIFF: a call without pages.) */
-    int tfd = open(rec->file, O_RDONLY | O_CLOEXEC);
+    int tfd = rec->is_provisional ? -1 : open(rec->file, O_RDONLY | O_CLOEXEC);
     if (tfd >= 0) {
         int synced = fsync(tfd) < 0 ? -errno : 0;
         close(tfd);
@@ -143,7 +144,10 @@ write_record(const struct fax_record *rec, char *path, size_t size)
             (unsigned long long)r->udptl.lost, (unsigned long long)r->udptl.malformed);
     put_str(f, "file", rec->file, false);
     fprintf(f, "}\n");
-    int r1 = fflush(f) == 0 && fsync(fd) == 0 ? 0 : -errno;
+    /* A provisional record is not fsynced: it guards against the daemon dying (the page
+     * cache survives that), as the TIFF beside it does; one fsync per call setup would
+     * cost the storage thread more than the calls do. */
+    int r1 = fflush(f) == 0 && (rec->is_provisional || fsync(fd) == 0) ? 0 : -errno;
     fclose(f);
     if (r1 == 0 && rename(tmp, path) < 0)
         r1 = -errno;
@@ -152,7 +156,8 @@ write_record(const struct fax_record *rec, char *path, size_t size)
         return r1;
     }
     snprintf(dir, sizeof(dir), "%s", path);
-    sync_dir(dirname(dir));
+    if (!rec->is_provisional)
+        sync_dir(dirname(dir));
     return 0;
 }
 
@@ -225,23 +230,31 @@ read_record(const char *json_path, struct idx_fax *fax)
 static int
 ingest_rx(struct store *st, const char *base, bool is_orphan)
 {
-    char tif[CFG_PATH_LEN + 300], json[CFG_PATH_LEN + 300], err[256], dir[CFG_PATH_LEN + 16];
+    char tif[CFG_PATH_LEN + 300], json[CFG_PATH_LEN + 300], call[CFG_PATH_LEN + 300], err[256],
+        dir[CFG_PATH_LEN + 16];
     struct idx_fax fax = {.direction = IDX_DIRECTION_RX};
     struct stat sb;
 
     snprintf(dir, sizeof(dir), "%s/spool/rx", st->var_dir);
     snprintf(tif, sizeof(tif), "%s/%s.tif", dir, base);
     snprintf(json, sizeof(json), "%s/%s.json", dir, base);
+    snprintf(call, sizeof(call), "%s/%s.call", dir, base);
     snprintf(fax.source_file, sizeof(fax.source_file), "%s.tif", base);
     bool has_tif = stat(tif, &sb) == 0;
 
     if (is_orphan || read_record(json, &fax) < 0) {
+        /* No result: the call's details from its provisional record, if it got that far. */
+        bool has_call = read_record(call, &fax) == 0;
         if (!is_orphan)
-            log_warning("fax %s: record unreadable: keeping the pages without call details", base);
+            log_warning("fax %s: record unreadable: keeping the pages%s", base,
+                        has_call ? "" : " without call details");
         fax.direction = IDX_DIRECTION_RX;
         fax.status = IDX_STATUS_PARTIAL;
         fax.t30_code = -1;
-        fax.started = fax.ended = has_tif ? (int64_t)sb.st_mtime : (int64_t)time(NULL);
+        fax.pages = -1; /* count what arrived (usage) */
+        if (!has_call)
+            fax.started = has_tif ? (int64_t)sb.st_mtime : (int64_t)time(NULL);
+        fax.ended = has_tif ? (int64_t)sb.st_mtime : fax.started;
         snprintf(fax.t30_text, sizeof(fax.t30_text),
                  "recovered after a restart: the call's result was not recorded");
     }
@@ -262,7 +275,8 @@ ingest_rx(struct store *st, const char *base, bool is_orphan)
                  : fax.status == IDX_STATUS_PARTIAL ? "partial"
                                                     : "failed",
                  fax.t30_code, fax.t30_text, fax.manifest);
-    if ((has_tif && unlink(tif) < 0 && errno != ENOENT) || (unlink(json) < 0 && errno != ENOENT))
+    if ((has_tif && unlink(tif) < 0 && errno != ENOENT) || (unlink(json) < 0 && errno != ENOENT) ||
+        (unlink(call) < 0 && errno != ENOENT))
         log_warning("fax %s: stored, but cannot remove its spool files: %s", base, strerror(errno));
     sync_dir(dir);
     return 0;
@@ -286,11 +300,14 @@ list_rx(const char *dir, bool is_startup, char (**ret_names)[256])
         size_t len = strlen(e->d_name);
         bool is_json = len > 5 && strcmp(e->d_name + len - 5, ".json") == 0;
         bool is_tif = len > 4 && strcmp(e->d_name + len - 4, ".tif") == 0;
-        if (is_startup && len > 9 && strcmp(e->d_name + len - 9, ".json.tmp") == 0) {
+        bool is_call = len > 5 && strcmp(e->d_name + len - 5, ".call") == 0;
+        if (is_startup && len > 9 &&
+            (strcmp(e->d_name + len - 9, ".json.tmp") == 0 ||
+             strcmp(e->d_name + len - 9, ".call.tmp") == 0)) {
             (void)unlinkat(dirfd(d), e->d_name, 0);
             continue;
         }
-        if (!is_json && !(is_startup && is_tif))
+        if (!is_json && !(is_startup && (is_tif || is_call)))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
@@ -322,18 +339,24 @@ ingest_listed(struct store *st, char (*names)[256], size_t n)
             names[i][0] = '\0';
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        char path[CFG_PATH_LEN + 300];
-        size_t len = strlen(names[i]);
-        if (len == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        if (access(path, F_OK) < 0)
-            continue; /* ingested with its record */
-        names[i][len - 4] = '\0';
-        log_warning("fax %s: received before a restart without a result: keeping its pages",
-                    names[i]);
-        (void)ingest_rx(st, names[i], true);
+    /* Then what has no result: TIFFs (with their provisional .call record if any), then
+     * .call records alone (calls that ended with the daemon before a page arrived: kept as
+     * failed faxes, so the call is on record). */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *ext = pass == 0 ? ".tif" : ".call";
+        for (size_t i = 0; i < n; i++) {
+            char path[CFG_PATH_LEN + 300];
+            size_t len = strlen(names[i]), elen = strlen(ext);
+            if (len <= elen || strcmp(names[i] + len - elen, ext) != 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+            if (access(path, F_OK) < 0)
+                continue; /* ingested with its record or its TIFF */
+            names[i][len - elen] = '\0';
+            log_warning("fax %s: received before a restart without a result: keeping %s", names[i],
+                        pass == 0 ? "its pages" : "the call on record");
+            (void)ingest_rx(st, names[i], true);
+        }
     }
 }
 
@@ -400,6 +423,15 @@ on_command(void *data, const struct mq_msg *msg)
         return;
     }
     struct fax_record *rec = msg->ptr;
+    if (rec->is_provisional) {
+        char path[320];
+        int r = write_record(rec, path, sizeof(path));
+        if (r < 0)
+            log_warning("call %s: cannot write its provisional record: %s", rec->call_id,
+                        strerror(-r));
+        free(rec);
+        return;
+    }
     if (strcmp(rec->direction, "tx") == 0) {
         /* An attempt of an outbound job: the job keeps the record (its status file); the
          * result file is written when the job is finished, not per attempt. */

@@ -10,6 +10,7 @@
 #ifndef INKLESS_SERVER_STORE_H
 #define INKLESS_SERVER_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -23,12 +24,14 @@ struct fax_record {
     char did[24];      /* our number */
     char remote[64];   /* the far end's number */
     char trunk[64];
-    char transport[8]; /* "t38" (later also "g711") */
-    char file[256];    /* the TIFF received or sent */
-    char job[64];      /* outbound: the spool job id, "" for inbound */
-    time_t started;    /* wall clock, for CDRs */
-    double duration_s; /* call answer to phase E */
-    int sip_status;    /* how the call ended, when known */
+    char transport[8];   /* "t38" (later also "g711") */
+    char file[256];      /* the TIFF received or sent */
+    char job[64];        /* outbound: the spool job id, "" for inbound */
+    time_t started;      /* wall clock, for CDRs */
+    double duration_s;   /* call answer to phase E */
+    int sip_status;      /* how the call ended, when known */
+    bool is_provisional; /* inbound, at answer: the call's details before its result, kept
+                          * as <file>.call so a crash mid-fax loses no call details */
     struct media_fax_done done;
 };
 

@@ -182,6 +182,8 @@ arc_ingest_fax(struct arc *arc, struct idx *idx, const char *path, struct idx_fa
     }
     if (fax->status != IDX_STATUS_OK)
         fax->status = in.n > 0 ? IDX_STATUS_PARTIAL : IDX_STATUS_FAILED;
+    if (fax->pages < 0)
+        fax->pages = in.n; /* no count from the call: the pages that arrived */
 
     fax->manifest[0] = '\0';
     fax->resolution[0] = '\0';

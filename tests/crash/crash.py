@@ -416,8 +416,8 @@ class Crash:
                                   (label, row["id"], src, gone))
             want = self.doc_pages[fax["doc"]][:fax.get("pages")]
             # A TIFF without its record (a kill before phase E) is kept as partial: every
-            # page in it, but no call details and no page count from the call.
-            status, counted = ("partial", 0) if fax["recovered"] else ("ok", len(want))
+            # page in it, counted as the pages that arrived (no count from the call).
+            status, counted = ("partial", len(want)) if fax["recovered"] else ("ok", len(want))
             if row["status"] != status or row["pages"] != counted or \
                     len(row["page_ids"]) != len(want) or not row["manifest"]:
                 raise TestFailure("%s: fax %d (%s) stored as %s, %d page(s) (%d in the index), "
@@ -707,8 +707,7 @@ def case_rx_kill(c, kills=RX_KILLS):
         # A kill before the result record was written leaves the TIFF alone: recovered as
         # partial (the daemon cannot know how the call ended), but with every page.
         is_recovered = "recovered after a restart" in row["t30_text"]
-        if len(row["page_ids"]) != len(want) or \
-                row["pages"] != (0 if is_recovered else len(want)):
+        if len(row["page_ids"]) != len(want) or row["pages"] != len(want):
             raise TestFailure("%s: fax %d stored with %d page(s) (%d counted), the sender "
                               "had %d confirmed: %s" % (label, row["id"], len(row["page_ids"]),
                                                         row["pages"], len(want), row))
@@ -716,11 +715,16 @@ def case_rx_kill(c, kills=RX_KILLS):
             raise TestFailure("%s: fax %d stored as %s: %s" % (label, row["id"], row["status"],
                                                                row["t30_text"]))
         if is_recovered:
-            # What a recovered TIFF cannot tell: the call's numbers (DID, caller), its
-            # Call-ID, the page count for usage. Noted, not failed: the pages are all there.
-            log("NOTE %s: recovered from the TIFF alone: did '%s', remote '%s', call_id '%s', "
-                "pages counted %d" % (label, row["did"], row["remote_number"], row["call_id"],
-                                      row["pages"]))
+            # The call's details come from its provisional record (written at answer): the
+            # DID, the caller and the Call-ID, so the fax is in the right inbox and counted
+            # in usage with the pages that arrived.
+            if row["did"] != harness.DIDS["local"].lstrip("+") or \
+                    row["remote_number"] != "15559990000" or not row["call_id"]:
+                raise TestFailure("%s: fax %d recovered without its call details: did '%s', "
+                                  "remote '%s', call_id '%s'" %
+                                  (label, row["id"], row["did"], row["remote_number"],
+                                   row["call_id"]))
+            log("%s: recovered from the TIFF and the call's provisional record" % label)
         out = os.path.join(c.t.tmp, "rx-%d.tif" % i)
         c.cli("export", row["id"], "--tiff", out)
         got = c.pages_of(out)[out]
@@ -850,6 +854,9 @@ def case_spool_states(c):
         fh.truncate(os.path.getsize(tif) // 2)
     cut = c.pages_of_prefix(tif)
     c.faxes[f_]["pages"] = cut
+    # ... with the provisional record the daemon writes when it answers (<base>.call): the
+    # recovered fax keeps the call's details.
+    c.write_record(f_, tif, 0, name=f_ + ".call")
     # Tmp files of puts killed before their link(): one in a fan-out directory (arc_put),
     # one in archive/tmp (arc_put_fd).
     tmps = [os.path.join(c.objects, "ab", "tmp.0123456789abcdef"),
@@ -875,6 +882,9 @@ def case_spool_states(c):
             raise TestFailure("fax %s changed when its spool files were ingested again" % base)
         if not d.find(r"stored already: %s\.tif" % base):
             raise TestFailure("no 'stored already' for %s" % base)
+    row = st["rows"][f_ + ".tif"]
+    if row["call_id"] != "crash-%s@127.0.0.1" % f_ or row["did"] != DIDS["local"].lstrip("+"):
+        raise TestFailure("the TIFF cut mid-page lost its call's details (.call): %s" % row)
     left = [p for p in tmps if os.path.exists(p)] + st["tmps"]
     if left or st["scrub"]["tmp"] or not d.find(r"removed 2 temporary file"):
         raise TestFailure("tmp files not removed at startup: %s" % left)
@@ -882,7 +892,8 @@ def case_spool_states(c):
         raise TestFailure("spool/rx not empty: %s" % os.listdir(c.rx))
     log("spool files of a stored fax, a record alone: ingested again as 'stored already', no "
         "second row; a half-written record: removed, its TIFF kept as partial with all 8 "
-        "pages; a TIFF cut mid-page: partial with its %d whole page(s); 2 tmp files removed; "
+        "pages; a TIFF cut mid-page: partial with its %d whole page(s) and its call's details; "
+        "2 tmp files removed; "
         "scrub clean" % cut)
     n = c.check_exports(st["rows"])
     log("%d faxes exported, pages identical" % n)
