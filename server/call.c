@@ -149,6 +149,17 @@ rx_file_name(struct call_table *t, struct call *call, char *buf, size_t size)
     return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* The media port of a call's slot: each slot owns an even port and the next (RTP/RTCP, or
+ * UDPTL), at an offset chosen at random per run, so that after a restart a new call does
+ * not take the port where a far end still sends the media of a call the old run left. */
+static uint16_t
+slot_port(const struct call_table *t, const struct call *call)
+{
+    int pairs = (t->cfg->port_max - t->cfg->port_min + 1) / 2;
+    int pair = (int)(((uint32_t)call->slot + t->run_id) % (uint32_t)(pairs > 0 ? pairs : 1));
+    return (uint16_t)(t->cfg->port_min + 2 * pair);
+}
+
 static void
 format_source(const struct sockaddr *sa, char *buf, size_t size)
 {
@@ -233,8 +244,7 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
     snprintf(call->caller, sizeof(call->caller), "%s", inv->from_user);
     snprintf(call->trunk, sizeof(call->trunk), "%s", trunk->name);
 
-    /* Each slot owns an even port and the next one (RTP/RTCP, or UDPTL). */
-    uint16_t port = (uint16_t)(cfg->port_min + 2 * call->slot);
+    uint16_t port = slot_port(t, call);
     call->chan = (struct media_chan){
         .media = ret->media,
         .local_port = port,
@@ -506,7 +516,7 @@ originate(struct call_table *t, const struct call_attempt *a)
     snprintf(call->caller, sizeof(call->caller), "%s", job->to);
     snprintf(call->trunk, sizeof(call->trunk), "%s", trunk->name);
 
-    uint16_t port = (uint16_t)(cfg->port_min + 2 * call->slot);
+    uint16_t port = slot_port(t, call);
     call->chan = (struct media_chan){
         .local_port = port,
         .direction = FX38_SEND,

@@ -90,6 +90,39 @@ parse_id(const char *s, int64_t *ret)
     return 0;
 }
 
+/* --did NUMBER into out (normalised), --direction rx|tx into *ret: 0, or -EINVAL with the
+ * message printed. */
+static int
+parse_did(const char *arg, char *out, size_t size)
+{
+    if (cfg_normalize_number(arg, out, size) >= 0)
+        return 0;
+    fprintf(stderr, "inkless: --did %s: not a phone number\n", arg);
+    return -EINVAL;
+}
+
+static int
+parse_direction(const char *arg, enum idx_direction *ret)
+{
+    *ret = strcmp(arg, "rx") == 0   ? IDX_DIRECTION_RX
+           : strcmp(arg, "tx") == 0 ? IDX_DIRECTION_TX
+                                    : IDX_DIRECTION_ANY;
+    if (*ret != IDX_DIRECTION_ANY)
+        return 0;
+    fprintf(stderr, "inkless: --direction is rx or tx\n");
+    return -EINVAL;
+}
+
+/* No arguments left after the options (argv[optind] on), else a message: 0 or -EINVAL. */
+static int
+check_no_args(const char *cmd, int argc, char **argv)
+{
+    if (optind == argc)
+        return 0;
+    fprintf(stderr, "inkless: %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
+    return -EINVAL;
+}
+
 /* "YYYY-MM-DD" as the unix time of that UTC midnight. */
 static int
 parse_day(const char *s, int64_t *ret)
@@ -188,10 +221,8 @@ cli_inbox(const struct cfg *cfg, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            if (cfg_normalize_number(optarg, f.did, sizeof(f.did)) < 0) {
-                fprintf(stderr, "inkless: --did %s: not a phone number\n", optarg);
+            if (parse_did(optarg, f.did, sizeof(f.did)) < 0)
                 return 2;
-            }
             break;
         case 'f':
             if (parse_day(optarg, &f.started_from) < 0)
@@ -213,13 +244,8 @@ cli_inbox(const struct cfg *cfg, int argc, char **argv)
             }
             break;
         case 'D':
-            f.direction = strcmp(optarg, "rx") == 0   ? IDX_DIRECTION_RX
-                          : strcmp(optarg, "tx") == 0 ? IDX_DIRECTION_TX
-                                                      : IDX_DIRECTION_ANY;
-            if (f.direction == IDX_DIRECTION_ANY) {
-                fprintf(stderr, "inkless: --direction is rx or tx\n");
+            if (parse_direction(optarg, &f.direction) < 0)
                 return 2;
-            }
             break;
         case 'l':
             f.limit = atoi(optarg);
@@ -235,10 +261,8 @@ cli_inbox(const struct cfg *cfg, int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, "inkless: inbox: unexpected argument \"%s\"\n", argv[optind]);
+    if (check_no_args("inbox", argc, argv) < 0)
         return 2;
-    }
     struct idx *idx;
     if (open_index(cfg, &idx) < 0)
         return 1;
@@ -774,10 +798,8 @@ cli_usage(const struct cfg *cfg, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd':
-            if (cfg_normalize_number(optarg, f.did, sizeof(f.did)) < 0) {
-                fprintf(stderr, "inkless: --did %s: not a phone number\n", optarg);
+            if (parse_did(optarg, f.did, sizeof(f.did)) < 0)
                 return 2;
-            }
             break;
         case 'f':
             if (copy_day(optarg, f.day_from, sizeof(f.day_from)) < 0)
@@ -788,13 +810,8 @@ cli_usage(const struct cfg *cfg, int argc, char **argv)
                 return 2;
             break;
         case 'D':
-            f.direction = strcmp(optarg, "rx") == 0   ? IDX_DIRECTION_RX
-                          : strcmp(optarg, "tx") == 0 ? IDX_DIRECTION_TX
-                                                      : IDX_DIRECTION_ANY;
-            if (f.direction == IDX_DIRECTION_ANY) {
-                fprintf(stderr, "inkless: --direction is rx or tx\n");
+            if (parse_direction(optarg, &f.direction) < 0)
                 return 2;
-            }
             break;
         case 'j':
             uo.is_json = true;
@@ -803,10 +820,8 @@ cli_usage(const struct cfg *cfg, int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, "inkless: usage: unexpected argument \"%s\"\n", argv[optind]);
+    if (check_no_args("usage", argc, argv) < 0)
         return 2;
-    }
     struct idx *idx;
     if (open_index(cfg, &idx) < 0)
         return 1;

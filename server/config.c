@@ -947,6 +947,10 @@ set_defaults(struct cfg *cfg)
         .out_fallback_9600 = true,
         .out_max_channels = 0,
         .out_ring_timeout_s = 60,
+        .out_max_pages = 200,
+        .out_max_document_mb = 64,
+        .out_max_megapixels = 36,
+        .out_convert_timeout_s = 120,
         .udptl_redundancy_control = 3,
         .udptl_redundancy_image = 2,
         .udptl_fec_span = 3,
@@ -1196,6 +1200,10 @@ static const struct opt outbound_opts[] = {
     O_BOOL(struct cfg, "fallback_9600", out_fallback_9600),
     O_INT(struct cfg, "max_channels", out_max_channels, 0, 100000, NULL),
     O_INT(struct cfg, "ring_timeout", out_ring_timeout_s, 5, 600, NULL),
+    O_INT(struct cfg, "max_pages", out_max_pages, 1, 10000, NULL),
+    O_INT(struct cfg, "max_document_mb", out_max_document_mb, 1, 4096, NULL),
+    O_INT(struct cfg, "max_megapixels", out_max_megapixels, 1, 1000, NULL),
+    O_INT(struct cfg, "convert_timeout", out_convert_timeout_s, 1, 3600, NULL),
     {.name = NULL},
 };
 

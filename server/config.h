@@ -128,6 +128,10 @@ struct cfg {
     bool out_fallback_9600;    /* after a second fax failure, retry at 9600 bit/s at most */
     int out_max_channels;      /* outbound calls at once over all trunks, 0 = max_channels */
     int out_ring_timeout_s;    /* an outbound call not answered this long is canceled */
+    int out_max_pages;         /* documents submitted: limits on what conversion accepts */
+    int out_max_document_mb;
+    int out_max_megapixels; /* per page, as decoded or rendered */
+    int out_convert_timeout_s;
 
     /* UDPTL error recovery we send (what we accept is whatever the far end sends) */
     int udptl_redundancy_control;

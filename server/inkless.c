@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <tiffio.h>
-
 #include "cli.h"
 #include "config.h"
+#include "convert.h"
 #include "spool.h"
 
 #define DEFAULT_CONFIG "etc/inkless.conf"
@@ -26,9 +26,14 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: inkless [-c CONFIG] send --to NUMBER --trunk NAME [--from NUMBER]\n"
-               "                [--header TEXT] [--wait [--timeout SECONDS]] FILE.tif\n"
-               "  send    queue FILE.tif (a fax TIFF: bilevel, 1728/2048/2432 wide) for NUMBER\n"
-               "          over trunk NAME; prints the job id. --wait: wait for the result,\n"
+               "                [--header TEXT] [--resolution standard|fine|superfine]\n"
+               "                [--at YYYY-MM-DDTHH:MM[:SS]Z | --at +SECONDS] [--owner NAME]\n"
+               "                [--max-attempts N]\n"
+               "                [--wait [--timeout SECONDS]] FILE...\n"
+               "  send    convert the FILEs (PDF, PostScript, TIFF, PNG, JPEG or plain text; in\n"
+               "          order, one fax) and queue them for NUMBER over trunk NAME; prints the\n"
+               "          job id. --at: not before then (UTC). --max-attempts: calls at most\n"
+               "          (default: outbound.max_attempts). --wait: wait for the result,\n"
                "          print it, and exit 0 only if every page went through.\n"
                "       inkless [-c CONFIG] jobs [--all]\n"
                "  jobs    outbound jobs not finished yet (--all: every job in the spool)\n"
@@ -40,42 +45,61 @@ usage(FILE *f)
     cli_archive_usage(f);
 }
 
-static void
-quiet(const char *module, const char *fmt, va_list ap)
+/* --at: "YYYY-MM-DDTHH:MM[:SS]Z" (UTC) or "+SECONDS" from now. 0 or -EINVAL. */
+static int
+parse_at(const char *arg, time_t *ret)
 {
+    char *end;
+    if (arg[0] == '+') {
+        errno = 0;
+        long long s = strtoll(arg + 1, &end, 10);
+        if (errno || end == arg + 1 || *end || s < 0 || s > 10LL * 366 * 86400)
+            return -EINVAL;
+        *ret = time(NULL) + (time_t)s;
+        return 0;
+    }
+    struct tm tm = {0};
+    const char *rest = strptime(arg, "%Y-%m-%dT%H:%M", &tm);
+    if (rest && *rest == ':')
+        rest = strptime(rest, ":%S", &tm);
+    if (!rest || strcmp(rest, "Z") != 0)
+        return -EINVAL;
+    *ret = timegm(&tm);
+    return 0;
 }
 
-/* What spandsp can send without conversion (document conversion comes with issue #5). */
+/* The submitted files as one fax TIFF in the spool's tmp directory (path to ret_path), with
+ * the configured limits. Returns the page count or -errno (message in err). */
 static int
-check_tiff(const char *path, int *ret_pages, char *err, size_t errlen)
+convert(const struct cfg *cfg, char **files, int nfiles, enum conv_resolution res, char *ret_path,
+        size_t size, char *err, size_t errlen)
 {
-    TIFFSetErrorHandler(quiet);
-    TIFFSetWarningHandler(quiet);
-    TIFF *tif = TIFFOpen(path, "r");
-    if (!tif) {
-        snprintf(err, errlen, "%s: not a TIFF file (or unreadable)", path);
-        return -EINVAL;
+    char dir[CFG_PATH_LEN + 16];
+    snprintf(dir, sizeof(dir), "%s/spool/tmp", cfg->var_dir);
+    if (snprintf(ret_path, size, "%s/convert-%ld-%ld.tif", dir, (long)getpid(), (long)time(NULL)) >=
+        (int)size) {
+        snprintf(err, errlen, "%.300s: path too long", dir);
+        return -ENAMETOOLONG;
     }
-    int pages = 0;
-    do {
-        uint32_t w = 0;
-        uint16_t bps = 1, spp = 1;
-        TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-        pages++;
-        if (bps != 1 || spp != 1 || (w != 1728 && w != 2048 && w != 2432)) {
-            snprintf(err, errlen,
-                     "%s: page %d is %u pixels wide with %u bit(s) per sample: a fax page is "
-                     "bilevel and 1728, 2048 or 2432 wide",
-                     path, pages, w, bps * spp);
-            TIFFClose(tif);
-            return -EINVAL;
+    /* The var dir may not exist yet (inklessd makes it); spool_submit makes the rest. */
+    const char *const parts[] = {"", "/spool", "/spool/tmp"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        char path[CFG_PATH_LEN + 16];
+        snprintf(path, sizeof(path), "%s%s", cfg->var_dir, parts[i]);
+        if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+            int r = -errno;
+            snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
+            return r;
         }
-    } while (pages < 10000 && TIFFReadDirectory(tif));
-    TIFFClose(tif);
-    *ret_pages = pages;
-    return 0;
+    }
+    const struct conv_limits lim = {
+        .max_pages = cfg->out_max_pages,
+        .max_input_bytes = (uint64_t)cfg->out_max_document_mb << 20,
+        .max_pixels_per_page = (uint64_t)cfg->out_max_megapixels * 1000000,
+        .timeout_s = cfg->out_convert_timeout_s,
+    };
+    return conv_document((const char *const *)files, (size_t)nfiles, ret_path, res, &lim, err,
+                         errlen);
 }
 
 static int
@@ -111,11 +135,16 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
         {"header", required_argument, NULL, 'H'},
         {"wait", no_argument, NULL, 'w'},
         {"timeout", required_argument, NULL, 'T'},
+        {"resolution", required_argument, NULL, 'r'},
+        {"at", required_argument, NULL, 'a'},
+        {"owner", required_argument, NULL, 'o'},
+        {"max-attempts", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     struct spool_job job = {0};
     bool wait = false;
     int timeout_s = 600, opt;
+    enum conv_resolution res = CONV_RES_FINE;
     char err[512];
 
     optind = 1;
@@ -142,6 +171,35 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
         case 'w':
             wait = true;
             break;
+        case 'r':
+            if (strcmp(optarg, "standard") == 0)
+                res = CONV_RES_STANDARD;
+            else if (strcmp(optarg, "fine") == 0)
+                res = CONV_RES_FINE;
+            else if (strcmp(optarg, "superfine") == 0)
+                res = CONV_RES_SUPERFINE;
+            else {
+                fprintf(stderr, "inkless: --resolution is standard, fine or superfine\n");
+                return 2;
+            }
+            break;
+        case 'a':
+            if (parse_at(optarg, &job.not_before) < 0) {
+                fprintf(stderr, "inkless: --at %s: give YYYY-MM-DDTHH:MM[:SS]Z (UTC) or +SECONDS\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'o':
+            snprintf(job.owner, sizeof(job.owner), "%s", optarg);
+            break;
+        case 'm':
+            job.max_attempts = atoi(optarg);
+            if (job.max_attempts < 1 || job.max_attempts > 100) {
+                fprintf(stderr, "inkless: --max-attempts is 1..100\n");
+                return 2;
+            }
+            break;
         case 'T':
             timeout_s = atoi(optarg);
             break;
@@ -150,11 +208,10 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc - 1 || !job.to[0] || !job.trunk[0]) {
+    if (optind >= argc || !job.to[0] || !job.trunk[0]) {
         usage(stderr);
         return 2;
     }
-    const char *file = argv[optind];
 
     bool known = false;
     for (int i = 0; i < cfg->routes.ntrunks; i++)
@@ -163,15 +220,19 @@ cmd_send(const struct cfg *cfg, int argc, char **argv)
         fprintf(stderr, "inkless: no trunk \"%s\" in %s\n", job.trunk, cfg->path);
         return 2;
     }
-    int pages;
-    if (check_tiff(file, &pages, err, sizeof(err)) < 0) {
+    /* Converted here, before the job exists: the submitter learns at once of a document
+     * that cannot be sent, and the job's page count is known from the start. */
+    char doc[CFG_PATH_LEN + 64];
+    int pages = convert(cfg, argv + optind, argc - optind, res, doc, sizeof(doc), err, sizeof(err));
+    if (pages < 0) {
         fprintf(stderr, "inkless: %s\n", err);
         return 1;
     }
     job.pages = pages;
-    int r = spool_submit(cfg->var_dir, file, &job);
+    int r = spool_submit(cfg->var_dir, doc, &job);
+    (void)unlink(doc);
     if (r < 0) {
-        fprintf(stderr, "inkless: cannot queue %s in %s/spool: %s\n", file, cfg->var_dir,
+        fprintf(stderr, "inkless: cannot queue the job in %s/spool: %s\n", cfg->var_dir,
                 strerror(-r));
         return 1;
     }
@@ -260,8 +321,9 @@ cmd_job(const struct cfg *cfg, int argc, char **argv)
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&created, &tm));
     printf("job           %s\nstate         %s%s%s\nto            %s via trunk %s\n", job.id,
            spool_state_name(st.state), st.reason[0] ? ": " : "", st.reason, job.to, job.trunk);
-    printf("from          %s\nsubmitted     %s UTC\npages         %d of %d confirmed\n",
-           job.from[0] ? job.from : "(the trunk's caller id)", when, st.pages_confirmed, job.pages);
+    printf("from          %s\nsubmitted     %s UTC%s%s\npages         %d of %d confirmed\n",
+           job.from[0] ? job.from : "(the trunk's caller id)", when, job.owner[0] ? " by " : "",
+           job.owner, st.pages_confirmed, job.pages);
     if (!spool_is_final(st.state) && st.not_before > 0) {
         time_t nb = (time_t)st.not_before;
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&nb, &tm));

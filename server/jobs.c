@@ -27,10 +27,11 @@ struct job {
     struct spool_job job;
     struct spool_status status;
     struct sched_job sj;
-    int trunk;                /* index into js->gates, -1 = trunk unknown */
-    bool is_active;           /* an attempt is out (DIALING/SENDING) */
-    bool is_cancel_sent;      /* CALL_CMD_CANCEL_JOB posted for the active attempt */
-    struct spool_attempt cur; /* the active attempt */
+    struct sched_policy policy; /* the configured one, with the job's own limits if it has */
+    int trunk;                  /* index into js->gates, -1 = trunk unknown */
+    bool is_active;             /* an attempt is out (DIALING/SENDING) */
+    bool is_cancel_sent;        /* CALL_CMD_CANCEL_JOB posted for the active attempt */
+    struct spool_attempt cur;   /* the active attempt */
 };
 
 struct trunk_gate {
@@ -145,7 +146,7 @@ finish(struct jobs *js, struct job *j, enum spool_state state, const char *reaso
 static int
 dial(struct jobs *js, struct job *j, int64_t now_ns)
 {
-    struct sched_attempt how = sched_next_attempt(&js->policy, &j->sj);
+    struct sched_attempt how = sched_next_attempt(&j->policy, &j->sj);
     struct call_attempt *a = malloc(sizeof(*a));
     if (!a)
         return -ENOMEM;
@@ -200,7 +201,7 @@ run(struct jobs *js)
                 check_cancel(js, j);
             if (j->is_active || spool_is_final(j->status.state))
                 continue;
-            if (sched_is_expired(&js->policy, &j->sj, now)) {
+            if (sched_is_expired(&j->policy, &j->sj, now)) {
                 finish(js, j, SPOOL_FAILED, "expired: not sent within outbound.max_age");
                 continue;
             }
@@ -304,6 +305,9 @@ load(struct jobs *js, const char *id, bool is_startup)
     }
     js->njobs++;
     j->trunk = find_gate(js, j->job.trunk);
+    j->policy = js->policy;
+    if (j->job.max_attempts > 0)
+        j->policy.max_attempts = j->job.max_attempts;
     j->sj = (struct sched_job){
         .created = (int64_t)j->job.created,
         .not_before = j->status.not_before > (int64_t)j->job.not_before
@@ -339,8 +343,8 @@ load(struct jobs *js, const char *id, bool is_startup)
                  spool_state_name(j->status.state));
         count_attempts(j);
         /* Not at once: the far end may still hold the call we could not hang up. */
-        if (j->sj.not_before < a->ended + js->policy.backoff_base_s)
-            j->sj.not_before = a->ended + js->policy.backoff_base_s;
+        if (j->sj.not_before < a->ended + j->policy.backoff_base_s)
+            j->sj.not_before = a->ended + j->policy.backoff_base_s;
         j->status.not_before = j->sj.not_before;
         log_warning("job %s: resumed after a restart (was %s, %d page(s) confirmed)", id,
                     spool_state_name(j->status.state), j->status.pages_confirmed);
@@ -434,7 +438,7 @@ jobs_on_record(struct jobs *js, const struct fax_record *rec)
         spool_add_attempt(&j->status, &j->cur);
 
     char reason[SPOOL_TEXT_LEN];
-    enum sched_verdict v = sched_after_attempt(&js->policy, &j->sj, out, j->status.pages_confirmed,
+    enum sched_verdict v = sched_after_attempt(&j->policy, &j->sj, out, j->status.pages_confirmed,
                                                j->cur.ended, reason, sizeof(reason));
     j->status.pages_confirmed = j->sj.pages_confirmed;
     j->status.not_before = j->sj.not_before;

@@ -23,8 +23,9 @@
  * (OK if phase E said so, else PARTIAL or FAILED) and source_file must be set (the spool
  * file's name, unique per fax). What the file really holds decides the rest:
  *   - every page that decodes is stored; fax->pages is left as the call reported it (what the
- *     sender was told; < 0 = unknown: then it becomes the number of pages stored), but a reported OK with a page that fails to decode, or with fewer
- *     pages in the file than reported, becomes PARTIAL, with the reason in t30_text;
+ *     sender was told; < 0 = unknown: then it becomes the number of pages stored), but a reported
+ * OK with a page that fails to decode, or with fewer pages in the file than reported, becomes
+ * PARTIAL, with the reason in t30_text;
  *   - pages stored but the call not OK: PARTIAL; no page stored: FAILED;
  *   - fax->resolution is set from the first page ("standard", "fine", "superfine", or
  *     "<x>x<y>" dpi) and fax->manifest to the manifest's id (empty when no page was stored).

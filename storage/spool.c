@@ -152,9 +152,9 @@ spool_submit(const char *var_dir, const char *tiff_path, struct spool_job *job)
     }
     fprintf(f,
             "id=%s\nto=%s\ntrunk=%s\nfrom=%s\nheader=%s\ncreated=%lld\npages=%d\nnot_before=%lld\n"
-            "owner=%s\n",
+            "owner=%s\nmax_attempts=%d\n",
             job->id, job->to, job->trunk, job->from, job->header, (long long)job->created,
-            job->pages, (long long)job->not_before, job->owner);
+            job->pages, (long long)job->not_before, job->owner, job->max_attempts);
     r = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
     if (fclose(f) != 0 && r == 0)
         r = -errno;
@@ -189,10 +189,8 @@ set_field(struct spool_job *job, const char *key, const char *value)
         char *dst;
         size_t size;
     } fields[] = {
-        {"to", job->to, sizeof(job->to)},
-        {"trunk", job->trunk, sizeof(job->trunk)},
-        {"from", job->from, sizeof(job->from)},
-        {"header", job->header, sizeof(job->header)},
+        {"to", job->to, sizeof(job->to)},          {"trunk", job->trunk, sizeof(job->trunk)},
+        {"from", job->from, sizeof(job->from)},    {"header", job->header, sizeof(job->header)},
         {"owner", job->owner, sizeof(job->owner)},
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -204,6 +202,8 @@ set_field(struct spool_job *job, const char *key, const char *value)
         job->pages = atoi(value);
     if (strcmp(key, "not_before") == 0)
         job->not_before = (time_t)strtoll(value, NULL, 10);
+    if (strcmp(key, "max_attempts") == 0)
+        job->max_attempts = atoi(value);
 }
 
 int

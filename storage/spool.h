@@ -34,6 +34,7 @@ struct spool_job {
     int pages;          /* pages in the document, counted at submit (0 = unknown) */
     time_t not_before;  /* scheduled: no attempt before this (wall clock), 0 = at once */
     char owner[64];     /* who submitted it (a user name), "" = none */
+    int max_attempts;   /* calls at most for this job, 0 = outbound.max_attempts */
 };
 
 /* Where a job is. A job directory without a status file is QUEUED. */

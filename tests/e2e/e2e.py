@@ -708,10 +708,10 @@ class Outbound:
         return [l for l in lines if "call" in l], ([l for l in lines if l.get("summary")] or
                                                    [{}])[0]
 
-    def send(self, doc, wait=True, expect_rc=0, timeout=120):
+    def send(self, doc, wait=True, expect_rc=0, timeout=120, extra=()):
         argv = [self.f.inkless, "-c", self.f.t.config_path, "send", "--to", "+15557770001",
                 "--trunk", "local"] + (["--wait", "--timeout", str(timeout)] if wait else []) + \
-            [doc]
+            list(extra) + [doc]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
         if r.returncode != expect_rc:
             raise TestFailure("inkless send exited %d, expected %d: %s%s" %
@@ -766,12 +766,17 @@ def small_doc(f, pages):
 @case
 def case_tx_busy_retry(f):
     """The far end is busy (486) on the first call: the job is retried and sent whole on the
-    second; `inkless job` lists both attempts with their SIP codes."""
+    second; `inkless job` lists both attempts with their SIP codes. The job is scheduled
+    (--at +2): its first attempt is no earlier."""
     o = Outbound(f)
     o.start_daemon()
     doc = small_doc(f, 3)
     o.start_peer(2, ["--reject", "486", "--first-calls", "1"])
-    job = o.send(doc)
+    submitted = time.time()
+    job = o.send(doc, extra=["--at", "+2"])
+    first = int(o.status(job)["attempt"][0].split()[0])
+    if first < int(submitted) + 2:
+        raise TestFailure("scheduled +2 s at %.1f, first attempt at %d" % (submitted, first))
     calls, _ = o.peer_results()
     if [c["sip_status"] for c in calls] != [486, 200]:
         raise TestFailure("peer saw %s, expected a 486 then a fax" % [c["sip_status"] for c in calls])
@@ -826,11 +831,12 @@ def case_tx_permanent(f):
 @case
 def case_tx_no_answer(f):
     """The far end rings and never answers: each attempt is canceled after
-    outbound.ring_timeout (5 s) and counted as no answer; after max_attempts (2) the job fails."""
-    o = Outbound(f, overrides={"outbound.ring_timeout": 5, "outbound.max_attempts": 2})
+    outbound.ring_timeout (5 s) and counted as no answer; after the job's own --max-attempts
+    (2, the configuration says 5) the job fails."""
+    o = Outbound(f, overrides={"outbound.ring_timeout": 5})
     o.start_daemon()
     o.start_peer(2, ["--answer-delay", "60000"], timeout=40)
-    job = o.send(small_doc(f, 1), expect_rc=1, timeout=60)
+    job = o.send(small_doc(f, 1), expect_rc=1, timeout=60, extra=["--max-attempts", "2"])
     o.peer.kill()
     o.peer.wait()
     st = o.status(job)
@@ -838,6 +844,55 @@ def case_tx_no_answer(f):
     codes = [a.split()[3] for a in st["attempt"]]
     if st["state"] != "failed" or outs != ["no_answer", "no_answer"] or codes != ["487", "487"]:
         raise TestFailure("job status after two unanswered calls: %s" % st)
+    f.t.daemon.stop()
+
+
+@case
+def case_tx_documents(f):
+    """`inkless send` of a PDF (3 pages), a PNG, a JPEG and a text file (100 lines: 2 pages):
+    each converted at submit and delivered with its page count; every odd TIFF in
+    tests/data/tiff/odd is converted or refused with a message, never a crash."""
+    for tool in ("tiff2pdf", "gs"):
+        if not shutil.which(tool):
+            raise Skip("%s not found" % tool)
+    tmp = f.t.tmp
+    pdf = os.path.join(tmp, "doc.pdf")
+    subprocess.run(["tiff2pdf", "-o", pdf, small_doc(f, 3)], check=True, timeout=60)
+    png, jpg = os.path.join(tmp, "page.png"), os.path.join(tmp, "page.jpg")
+    for dev, out in (("pnggray", png), ("jpeggray", jpg)):
+        subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=" + dev,
+                        "-r100", "-dFirstPage=1", "-dLastPage=1", "-o", out, pdf],
+                       check=True, timeout=60, stdin=subprocess.DEVNULL)
+    txt = os.path.join(tmp, "note.txt")
+    with open(txt, "w") as fp:
+        fp.write("".join("line %d of a plain text fax\n" % i for i in range(1, 101)))
+    docs = [(pdf, 3), (png, 1), (jpg, 1), (txt, 2)]
+
+    o = Outbound(f)
+    o.start_daemon()
+    o.start_peer(len(docs), timeout=180)
+    for doc, _ in docs:  # one at a time: call i of the peer is document i
+        job = o.send(doc)
+        st = o.status(job)
+        if st["state"] != "done":
+            raise TestFailure("%s: job %s" % (doc, st))
+    calls, _ = o.peer_results()
+    got = [c.get("pages") for c in calls]
+    if got != [n for _, n in docs]:
+        raise TestFailure("pages received per document %s, expected %s" %
+                          (got, [n for _, n in docs]))
+
+    odd = sorted(glob.glob(os.path.join(f.data, "tiff", "odd", "*")))
+    refused = 0
+    for path in odd:
+        r = subprocess.run([f.inkless, "-c", f.t.config_path, "send", "--to", "+15557770001",
+                            "--trunk", "local", path], capture_output=True, text=True,
+                           timeout=120)
+        if r.returncode not in (0, 1) or (r.returncode == 1 and "inkless:" not in r.stderr):
+            raise TestFailure("inkless send %s: exit %d: %s" % (path, r.returncode, r.stderr))
+        refused += r.returncode == 1
+    log("E2E tx_documents: PDF 3, PNG 1, JPEG 1, text 2 pages delivered; %d odd TIFFs: %d "
+        "converted, %d refused with a message" % (len(odd), len(odd) - refused, refused))
     f.t.daemon.stop()
 
 
@@ -894,7 +949,7 @@ def case_tx_cancel(f):
 
 @case
 def case_tx_kill(f):
-    """kill -9 of the daemon with a job queued (daemon down), dialing, and sending: after each
+    """kill -9 of the daemon with a job queued (daemon down), dialing, ready, sending: after each
     restart the job goes on and completes exactly once, and no confirmed page is sent twice."""
     o = Outbound(f)
     doc = small_doc(f, 6)
@@ -910,6 +965,11 @@ def case_tx_kill(f):
     d.kill()
     o.peer.kill()
     o.peer.wait()
+    # Ready: restarted, the job waits outbound.retry_base before its next attempt; killed
+    # in that wait (no peer listens: an attempt would fail and show).
+    d = o.start_daemon()
+    o.wait_state(job, ("ready",), timeout=20)
+    d.kill()
     # Sending: a peer that takes the fax; the daemon dies once 2 pages are confirmed. The
     # peer's call then fails (it refuses calls meanwhile: 503, retried), and a later call
     # must carry pages 3..6 only.
@@ -917,8 +977,14 @@ def case_tx_kill(f):
     d = o.start_daemon()
     o.wait_state(job, ("sending",), timeout=60, pages=2)
     d.kill()
-    # The peer's side of that call ends by its own timeout (nobody hangs it up); the daemon,
-    # restarted at once, waits outbound.retry_base before its next attempt.
+    # The peer's side of that call ends by its own T.30 timeout (nobody hangs it up): wait
+    # for that, as a carrier's would end, so the next call finds the line free.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(os.path.join(f.t.tmp, "faxpeer-uas.log"), errors="replace") as fp:
+            if re.search(r"call 1: ended", fp.read()):
+                break
+        time.sleep(0.1)
     d = o.start_daemon()
     st = o.wait_state(job, ("done",), timeout=150)
     calls, _ = o.peer_results(timeout=120)

@@ -177,6 +177,10 @@ test_defaults(void)
     CHECK(cfg->out_fallback_9600);
     CHECK_INT(cfg->out_max_channels, 0);
     CHECK_INT(cfg->out_ring_timeout_s, 60);
+    CHECK_INT(cfg->out_max_pages, 200);
+    CHECK_INT(cfg->out_max_document_mb, 64);
+    CHECK_INT(cfg->out_max_megapixels, 36);
+    CHECK_INT(cfg->out_convert_timeout_s, 120);
     CHECK(cfg->sdp.t38_enabled);
     CHECK(cfg->sdp.prefer_t38);
     CHECK(cfg->sdp.pcmu);

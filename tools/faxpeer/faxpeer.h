@@ -25,12 +25,12 @@
 
 #define FP_TICK_MS 20
 #define FP_TICK_SAMPLES 160
-#define FP_EARLY_PACKETS 8    /* UDPTL packets kept from before our session started */
-#define FP_LINGER_TICKS 25    /* after phase E, keep the media up this long, then BYE */
+#define FP_EARLY_PACKETS 8 /* UDPTL packets kept from before our session started */
+#define FP_LINGER_TICKS 25 /* after phase E, keep the media up this long, then BYE */
 /* --bye-after-pages: from the Nth page to our BYE: 3 s, time for its MCF to reach the sender
  * (a V.21 frame behind a 1 s preamble), but well inside the next page. */
 #define FP_BYE_DELAY_TICKS 150
-#define FP_PATH_LEN 256       /* spandsp cuts file names at 256 bytes */
+#define FP_PATH_LEN 256 /* spandsp cuts file names at 256 bytes */
 
 /* --t38: how the call gets to T.38. */
 enum fp_t38_mode {
