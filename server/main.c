@@ -73,7 +73,8 @@ static int
 make_dirs(const char *root)
 {
     static const char *const subdirs[] = {
-        "", "/spool", "/spool/rx", "/spool/tx", "/spool/tmp", "/archive", "/archive/objects",
+        "",           "/spool",       "/spool/rx", "/spool/tx",
+        "/spool/tmp", "/spool/purge", "/archive",  "/archive/objects",
     };
     char path[CFG_PATH_LEN + 32];
 

@@ -29,6 +29,7 @@
 
 #define STORE_QUEUE 4096
 #define RESCAN_NS (5 * 1000000000ull)
+#define PURGE_AGE_S 3600
 
 enum store_cmd { STORE_CMD_RECORD = 1, STORE_CMD_PROGRESS, STORE_CMD_STOP };
 
@@ -373,6 +374,38 @@ scan_rx(struct store *st)
     free(names);
 }
 
+/* Leftovers in spool/tmp (a job or a converted document whose `inkless send` died before
+ * committing it) go to spool/purge/ for an operator to look at: nothing is deleted. Only
+ * what is older than PURGE_AGE_S, since `inkless send` may be writing there right now. */
+static void
+purge_tmp(const struct store *st)
+{
+    char tmp[CFG_PATH_LEN + 16], purge[CFG_PATH_LEN + 16];
+    snprintf(tmp, sizeof(tmp), "%s/spool/tmp", st->var_dir);
+    snprintf(purge, sizeof(purge), "%s/spool/purge", st->var_dir);
+    DIR *d = opendir(tmp);
+    if (!d)
+        return;
+    int purge_fd = open(purge, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct dirent *e;
+    time_t now = time(NULL);
+    unsigned moved = 0;
+    while (purge_fd >= 0 && (e = readdir(d))) {
+        struct stat sb;
+        if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+            now - sb.st_mtime < PURGE_AGE_S)
+            continue;
+        if (renameat(dirfd(d), e->d_name, purge_fd, e->d_name) == 0)
+            moved++;
+    }
+    if (purge_fd >= 0)
+        close(purge_fd);
+    closedir(d);
+    if (moved > 0)
+        log_warning("spool: moved %u leftover(s) of interrupted submissions from %s to %s", moved,
+                    tmp, purge);
+}
+
 /* ---- outbound jobs: server/jobs.c, on this thread ---- */
 
 static void
@@ -476,6 +509,7 @@ store_main(void *arg)
     free(st->startup);
     st->startup = NULL;
     st->nstartup = 0;
+    purge_tmp(st);
     jobs_scan(st->jobs, true); /* jobs left from before a restart, and new ones */
     (void)loop_run(st->loop);
     mq_drain(st->q, on_command, st); /* what was queued before STOP */

@@ -869,6 +869,16 @@ def case_spool_states(c):
     if res["tmp"] != 2:
         raise TestFailure("scrub counts %d tmp files, 2 are there: %s" % (res["tmp"], res))
     c.check_faxes("states made")
+    # An `inkless send` killed before its commit, two hours ago (a job directory), and one
+    # converting right now: the old one goes to spool/purge, the fresh one is left alone.
+    old_job = os.path.join(c.var, "spool", "tmp", "20240102T030405Z-0123456789ab")
+    os.makedirs(old_job)
+    with open(os.path.join(old_job, "job"), "w") as fh:
+        fh.write("id=20240102T030405Z-0123456789ab\n")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_job, (two_hours_ago, two_hours_ago))
+    fresh = os.path.join(c.var, "spool", "tmp", "convert-1-2.tif")
+    open(fresh, "wb").close()
 
     d = c.spawn()
     c.wait_ingested(d)
@@ -885,6 +895,11 @@ def case_spool_states(c):
     row = st["rows"][f_ + ".tif"]
     if row["call_id"] != "crash-%s@127.0.0.1" % f_ or row["did"] != DIDS["local"].lstrip("+"):
         raise TestFailure("the TIFF cut mid-page lost its call's details (.call): %s" % row)
+    if os.path.exists(old_job) or not os.path.exists(os.path.join(
+            c.var, "spool", "purge", os.path.basename(old_job), "job")) or \
+            not os.path.exists(fresh):
+        raise TestFailure("spool/tmp: the old leftover not moved to spool/purge, or the fresh "
+                          "one touched: %s" % os.listdir(os.path.join(c.var, "spool", "tmp")))
     left = [p for p in tmps if os.path.exists(p)] + st["tmps"]
     if left or st["scrub"]["tmp"] or not d.find(r"removed 2 temporary file"):
         raise TestFailure("tmp files not removed at startup: %s" % left)
