@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <spandsp.h>
+
+#include "t30setup.h"
 
 struct fx38_session {
     t38_terminal_state_t *t38;
@@ -46,26 +46,9 @@ fx38_status_text(int status)
 static void
 fill_result(struct fx38_session *s, int status, struct fx38_result *ret)
 {
-    t30_stats_t st;
-    t30_get_transfer_statistics(s->t30, &st);
-    *ret = (struct fx38_result){
-        .is_success = status == T30_ERR_OK,
-        .t30_status = status,
-        .pages = s->direction == FX38_SEND ? st.pages_tx : st.pages_rx,
-        .pages_in_file = st.pages_in_file,
-        .bit_rate = st.bit_rate,
-        .ecm = st.error_correcting_mode != 0,
-        .x_res = st.x_resolution,
-        .y_res = st.y_resolution,
-        .width = st.width,
-        .length = st.length,
-        .bad_rows = st.bad_rows,
-        .duration_samples = s->samples,
-        .udptl = s->udptl.stats,
-    };
-    snprintf(ret->t30_text, sizeof(ret->t30_text), "%s", t30_completion_code_to_str(status));
-    const char *ident = t30_get_rx_ident(s->t30);
-    snprintf(ret->remote_ident, sizeof(ret->remote_ident), "%s", ident ? ident : "");
+    fx38_t30_fill_result(s->t30, s->direction, status, ret);
+    ret->duration_samples = s->samples;
+    ret->udptl = s->udptl.stats;
 }
 
 /* T.30 phase E: the fax is over, one way or another. */
@@ -87,9 +70,7 @@ static int
 phase_d(t30_state_t *t30, void *user_data, int result)
 {
     struct fx38_session *s = user_data;
-    t30_stats_t st;
-    t30_get_transfer_statistics(t30, &st);
-    int pages = s->direction == FX38_SEND ? st.pages_tx : st.pages_rx;
+    int pages = fx38_t30_get_pages(t30, s->direction);
     if (s->page && !s->is_done && pages > s->pages_reported) {
         s->pages_reported = pages;
         s->page(s->data, pages);
@@ -155,20 +136,6 @@ apply_params(struct fx38_session *s, const struct fx38_params *p)
         t38_set_fastest_image_data_rate(s->core, p->max_bitrate);
 }
 
-static int
-modems_for(const struct fx38_fax *fax, const struct fx38_params *p)
-{
-    int m = 0;
-    if (fax->modems & FX38_MODEM_V27TER)
-        m |= T30_SUPPORT_V27TER;
-    if ((fax->modems & FX38_MODEM_V29) && (p->max_bitrate == 0 || p->max_bitrate >= 7200))
-        m |= T30_SUPPORT_V29;
-    /* V.17 above 9600 only when the far end's T38MaxBitRate allows it. */
-    if ((fax->modems & FX38_MODEM_V17) && (p->max_bitrate == 0 || p->max_bitrate >= 12000))
-        m |= T30_SUPPORT_V17;
-    return m ? m : T30_SUPPORT_V27TER;
-}
-
 struct fx38_session *
 fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, fx38_send_fn *send,
                  fx38_done_fn *done, void *data, int *ret_error)
@@ -184,18 +151,10 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     s->inactivity_samples =
         (uint64_t)(fax->inactivity_s > 0 ? fax->inactivity_s : 30) * FX38_SAMPLE_RATE;
 
-    if (fax->direction == FX38_SEND) {
-        /* Validate before dialling: spandsp reports a bad TIFF only at phase E (pitfall 8). */
-        if (!fax->file || access(fax->file, R_OK) < 0) {
-            err = -ENOENT;
-            goto fail;
-        }
-    }
-    /* spandsp cuts file names at 256 bytes without a word (pitfall 8). */
-    if (!fax->file || strlen(fax->file) >= 256) {
-        err = -ENAMETOOLONG;
+    err = fx38_t30_check_fax(fax);
+    if (err < 0)
         goto fail;
-    }
+    err = -ENOMEM;
 
     apply_udptl(s, params, true);
     s->t38 = t38_terminal_init(NULL, fax->is_caller, tx_ifp, s);
@@ -209,39 +168,7 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     t38_terminal_set_tep_mode(s->t38, false);
     apply_params(s, params);
 
-    /* The station ident is refused over 20 characters (pitfall 8): cut it ourselves. */
-    char ident[FX38_IDENT_LEN + 1];
-    snprintf(ident, sizeof(ident), "%s", fax->local_ident ? fax->local_ident : "");
-    if (ident[0])
-        t30_set_tx_ident(s->t30, ident);
-    if (fax->direction == FX38_SEND && fax->header && fax->header[0]) {
-        char header[FX38_HEADER_LEN + 1];
-        snprintf(header, sizeof(header), "%s", fax->header);
-        t30_set_tx_page_header_info(s->t30, header);
-    }
-
-    /* ECM is off by default in spandsp and T.6 needs both ECM and its flag (pitfall 8). */
-    t30_set_ecm_capability(s->t30, fax->ecm);
-    int comp = T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION;
-    if (fax->ecm)
-        comp |= T30_SUPPORT_T6_COMPRESSION;
-    t30_set_supported_compressions(s->t30, comp);
-    t30_set_supported_modems(s->t30, modems_for(fax, params));
-    int res = T30_SUPPORT_STANDARD_RESOLUTION | T30_SUPPORT_R8_RESOLUTION;
-    if (fax->fine)
-        res |= T30_SUPPORT_FINE_RESOLUTION;
-    if (fax->superfine)
-        res |= T30_SUPPORT_SUPERFINE_RESOLUTION | T30_SUPPORT_R16_RESOLUTION;
-    t30_set_supported_resolutions(s->t30, res);
-    t30_set_supported_image_sizes(
-        s->t30, T30_SUPPORT_215MM_WIDTH | T30_SUPPORT_255MM_WIDTH | T30_SUPPORT_303MM_WIDTH |
-                    T30_SUPPORT_UNLIMITED_LENGTH | T30_SUPPORT_A4_LENGTH | T30_SUPPORT_B4_LENGTH |
-                    T30_SUPPORT_US_LETTER_LENGTH | T30_SUPPORT_US_LEGAL_LENGTH);
-
-    if (fax->direction == FX38_SEND)
-        t30_set_tx_file(s->t30, fax->file, fax->first_page, fax->last_page);
-    else
-        t30_set_rx_file(s->t30, fax->file, -1);
+    fx38_t30_configure(s->t30, fax, params->max_bitrate);
     t30_set_phase_e_handler(s->t30, phase_e, s);
     t30_set_phase_d_handler(s->t30, phase_d, s);
     return s;
@@ -325,9 +252,7 @@ fx38_get_result(struct fx38_session *s, struct fx38_result *ret)
 void
 fx38_set_debug(struct fx38_session *s, bool on, const char *tag)
 {
-    int level =
-        on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG | SPAN_LOG_FLOW
-           : SPAN_LOG_NONE;
+    int level = fx38_t30_log_level(on);
     /* span_log keeps the tag by pointer (pitfall 12): keep our own copy alive. */
     snprintf(s->tag, sizeof(s->tag), "%s", tag ? tag : "");
     logging_state_t *logs[] = {

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* T.30 settings common to both transports (see t30setup.h). */
+#include "t30setup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+fx38_t30_check_fax(const struct fx38_fax *fax)
+{
+    /* Validate before dialling: spandsp reports a bad TIFF only at phase E (pitfall 8). */
+    if (fax->direction == FX38_SEND && (!fax->file || access(fax->file, R_OK) < 0))
+        return -ENOENT;
+    /* spandsp cuts file names at 256 bytes without a word (pitfall 8). */
+    if (!fax->file || strlen(fax->file) >= 256)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static int
+modems_for(const struct fx38_fax *fax, int max_bitrate)
+{
+    int m = 0;
+    if (fax->modems & FX38_MODEM_V27TER)
+        m |= T30_SUPPORT_V27TER;
+    if ((fax->modems & FX38_MODEM_V29) && (max_bitrate == 0 || max_bitrate >= 7200))
+        m |= T30_SUPPORT_V29;
+    /* V.17 above 9600 only when the far end's T38MaxBitRate allows it. */
+    if ((fax->modems & FX38_MODEM_V17) && (max_bitrate == 0 || max_bitrate >= 12000))
+        m |= T30_SUPPORT_V17;
+    return m ? m : T30_SUPPORT_V27TER;
+}
+
+void
+fx38_t30_configure(t30_state_t *t30, const struct fx38_fax *fax, int max_bitrate)
+{
+    /* The station ident is refused over 20 characters (pitfall 8): cut it ourselves. */
+    char ident[FX38_IDENT_LEN + 1];
+    snprintf(ident, sizeof(ident), "%s", fax->local_ident ? fax->local_ident : "");
+    if (ident[0])
+        t30_set_tx_ident(t30, ident);
+    if (fax->direction == FX38_SEND && fax->header && fax->header[0]) {
+        char header[FX38_HEADER_LEN + 1];
+        snprintf(header, sizeof(header), "%s", fax->header);
+        t30_set_tx_page_header_info(t30, header);
+    }
+
+    /* ECM is off by default in spandsp and T.6 needs both ECM and its flag (pitfall 8). */
+    t30_set_ecm_capability(t30, fax->ecm);
+    int comp = T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION;
+    if (fax->ecm)
+        comp |= T30_SUPPORT_T6_COMPRESSION;
+    t30_set_supported_compressions(t30, comp);
+    t30_set_supported_modems(t30, modems_for(fax, max_bitrate));
+    int res = T30_SUPPORT_STANDARD_RESOLUTION | T30_SUPPORT_R8_RESOLUTION;
+    if (fax->fine)
+        res |= T30_SUPPORT_FINE_RESOLUTION;
+    if (fax->superfine)
+        res |= T30_SUPPORT_SUPERFINE_RESOLUTION | T30_SUPPORT_R16_RESOLUTION;
+    t30_set_supported_resolutions(t30, res);
+    t30_set_supported_image_sizes(
+        t30, T30_SUPPORT_215MM_WIDTH | T30_SUPPORT_255MM_WIDTH | T30_SUPPORT_303MM_WIDTH |
+                 T30_SUPPORT_UNLIMITED_LENGTH | T30_SUPPORT_A4_LENGTH | T30_SUPPORT_B4_LENGTH |
+                 T30_SUPPORT_US_LETTER_LENGTH | T30_SUPPORT_US_LEGAL_LENGTH);
+
+    if (fax->direction == FX38_SEND)
+        t30_set_tx_file(t30, fax->file, fax->first_page, fax->last_page);
+    else
+        t30_set_rx_file(t30, fax->file, -1);
+}
+
+int
+fx38_t30_get_pages(t30_state_t *t30, enum fx38_direction direction)
+{
+    t30_stats_t st;
+    t30_get_transfer_statistics(t30, &st);
+    return direction == FX38_SEND ? st.pages_tx : st.pages_rx;
+}
+
+void
+fx38_t30_fill_result(t30_state_t *t30, enum fx38_direction direction, int status,
+                     struct fx38_result *ret)
+{
+    t30_stats_t st;
+    t30_get_transfer_statistics(t30, &st);
+    *ret = (struct fx38_result){
+        .is_success = status == T30_ERR_OK,
+        .t30_status = status,
+        .pages = direction == FX38_SEND ? st.pages_tx : st.pages_rx,
+        .pages_in_file = st.pages_in_file,
+        .bit_rate = st.bit_rate,
+        .ecm = st.error_correcting_mode != 0,
+        .x_res = st.x_resolution,
+        .y_res = st.y_resolution,
+        .width = st.width,
+        .length = st.length,
+        .bad_rows = st.bad_rows,
+    };
+    snprintf(ret->t30_text, sizeof(ret->t30_text), "%s", t30_completion_code_to_str(status));
+    const char *ident = t30_get_rx_ident(t30);
+    snprintf(ret->remote_ident, sizeof(ret->remote_ident), "%s", ident ? ident : "");
+}
+
+int
+fx38_t30_log_level(bool on)
+{
+    return on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG | SPAN_LOG_FLOW
+              : SPAN_LOG_NONE;
+}
