@@ -22,7 +22,7 @@
 #define OUTCOME_INTERRUPTED "interrupted"
 #define OUTCOME_IN_PROGRESS "in-progress" /* the attempt out now (recorded before dialing) */
 
-/* One job we know of. Final jobs are kept (by id only) so a rescan does not load them again. */
+/* One job not finished yet (finished ones are pruned to an id in jobs.done). */
 struct job {
     struct spool_job job;
     struct spool_status status;
@@ -47,8 +47,12 @@ struct jobs {
     struct sched_gate global;
     struct trunk_gate *gates;
     int ngates;
-    struct job *jobs;
+    struct job *jobs; /* jobs not finished (and, until run() prunes them, just finished) */
     size_t njobs, cap;
+    /* Ids of finished jobs and of job directories we cannot load, sorted: a rescan passes
+     * them by without a syscall, however many the spool keeps. */
+    char (*done)[SPOOL_ID_LEN];
+    size_t ndone, done_cap;
     struct timer wake;
 };
 
@@ -73,6 +77,56 @@ find_job(struct jobs *js, const char *id)
         if (strcmp(js->jobs[i].job.id, id) == 0)
             return &js->jobs[i];
     return NULL;
+}
+
+static int
+compare_ids(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static bool
+is_done_id(const struct jobs *js, const char *id)
+{
+    return js->ndone && bsearch(id, js->done, js->ndone, sizeof(js->done[0]), compare_ids);
+}
+
+/* Add id to the sorted done list (ids are mostly created in order: usually an append). */
+static void
+remember_done(struct jobs *js, const char *id)
+{
+    if (js->ndone == js->done_cap) {
+        size_t cap = js->done_cap ? js->done_cap * 2 : 256;
+        void *p = realloc(js->done, cap * sizeof(js->done[0]));
+        if (!p)
+            return; /* only costs a reload of the job on the next rescan */
+        js->done = p;
+        js->done_cap = cap;
+    }
+    size_t i = js->ndone;
+    while (i > 0 && strcmp(js->done[i - 1], id) > 0)
+        i--;
+    if (i > 0 && strcmp(js->done[i - 1], id) == 0)
+        return;
+    memmove(&js->done[i + 1], &js->done[i], (js->ndone - i) * sizeof(js->done[0]));
+    snprintf(js->done[i], sizeof(js->done[0]), "%s", id);
+    js->ndone++;
+}
+
+/* Drop finished jobs from the table (after a batch: callers may hold pointers into it until
+ * then, STYLE §2.8), keeping only their ids. */
+static void
+prune(struct jobs *js)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < js->njobs; i++) {
+        struct job *j = &js->jobs[i];
+        if (spool_is_final(j->status.state) && !j->is_active)
+            remember_done(js, j->job.id);
+        else
+            js->jobs[kept++] = *j;
+    }
+    js->njobs = kept;
 }
 
 static int
@@ -217,6 +271,7 @@ run(struct jobs *js)
     }
     free(cands);
     free(which);
+    prune(js);
     /* At most a second away: a cancel request or a lost inotify event is seen then. */
     if (wait_ns > NS_PER_S)
         wait_ns = NS_PER_S;
@@ -273,6 +328,8 @@ count_attempts(struct job *j)
 static void
 load(struct jobs *js, const char *id, bool is_startup)
 {
+    if (is_done_id(js, id))
+        return;
     struct job *j = find_job(js, id);
     if (j) {
         check_cancel(js, j);
@@ -289,18 +346,17 @@ load(struct jobs *js, const char *id, bool is_startup)
     j = &js->jobs[js->njobs];
     *j = (struct job){.trunk = -1};
     int r = spool_load_job(js->var_dir, id, &j->job);
-    if (r == -EALREADY) {
-        /* Finished before (it has its result): remember it only by id and state. */
-        snprintf(j->job.id, sizeof(j->job.id), "%s", id);
-        j->status.state = SPOOL_DONE;
-        js->njobs++;
+    if (r == -EALREADY) { /* finished before (it has its result) */
+        remember_done(js, id);
         return;
     }
     if (r == 0)
         r = spool_load_status(js->var_dir, id, &j->status);
     if (r < 0) {
-        if (r != -ENOENT) /* ENOENT: the directory went away (purged) */
+        if (r != -ENOENT) { /* ENOENT: the directory went away (purged) */
             log_warning("job %s: cannot load: %s (left alone)", id, strerror(-r));
+            remember_done(js, id); /* said once, not at every rescan */
+        }
         return;
     }
     js->njobs++;
@@ -514,5 +570,6 @@ jobs_free(struct jobs *js)
     timer_cancel(js->loop, &js->wake);
     free(js->gates);
     free(js->jobs);
+    free(js->done);
     free(js);
 }
