@@ -674,6 +674,28 @@ is_dot(const char *name)
     return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 }
 
+/* The next entry of d but "." and "..", with its lstat: 1, 0 at the end, or -errno. An
+ * entry removed since readdir (a put's tmp, an object moved aside) is skipped. */
+static int
+next_entry(DIR *d, struct dirent **ret_e, struct stat *ret_st)
+{
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e)
+            return errno ? -errno : 0;
+        if (is_dot(e->d_name))
+            continue;
+        if (fstatat(dirfd(d), e->d_name, ret_st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return -errno;
+        }
+        *ret_e = e;
+        return 1;
+    }
+}
+
 /* Report each entry of one directory: prefix is "objects/ab" (fan names the fan-out directory,
  * so that 62 hex files are objects) or "tmp" (fan NULL). */
 static int
@@ -685,22 +707,9 @@ scan_dir(int parent, const char *prefix, const char *fan, arc_scan_fn *fn, void 
     DIR *d = open_dir_stream(parent, fan ? fan : prefix);
     if (!d)
         return -errno;
-    for (;;) {
-        errno = 0;
-        struct dirent *e = readdir(d);
-        if (!e) {
-            r = errno ? -errno : 0;
-            break;
-        }
-        if (is_dot(e->d_name))
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno == ENOENT) /* removed since readdir: a put's tmp, a moved object */
-                continue;
-            r = -errno;
-            break;
-        }
+    struct dirent *e;
+    struct stat st;
+    while ((r = next_entry(d, &e, &st)) > 0) {
         size_t n = strlen(e->d_name);
         enum arc_scan_kind kind = ARC_SCAN_STRAY;
         if (fan && n == ARC_ID_HEX_LEN - 2 && is_lower_hex(e->d_name, n) && S_ISREG(st.st_mode))
@@ -728,22 +737,9 @@ arc_scan(struct arc *arc, arc_scan_fn *fn, void *data)
     DIR *d = open_dir_stream(arc->archive_fd, "objects");
     if (!d)
         return -errno;
-    for (;;) {
-        errno = 0;
-        struct dirent *e = readdir(d);
-        if (!e) {
-            r = errno ? -errno : 0;
-            break;
-        }
-        if (is_dot(e->d_name))
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            if (errno == ENOENT)
-                continue;
-            r = -errno;
-            break;
-        }
+    struct dirent *e;
+    struct stat st;
+    while ((r = next_entry(d, &e, &st)) > 0) {
         if (strlen(e->d_name) == 2 && is_lower_hex(e->d_name, 2) && S_ISDIR(st.st_mode)) {
             snprintf(prefix, sizeof(prefix), "objects/%.2s", e->d_name);
             r = scan_dir(dirfd(d), prefix, e->d_name, fn, data);

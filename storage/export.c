@@ -86,9 +86,10 @@ fmt_points(char *buf, size_t len, uint32_t n, uint16_t res)
     (void)snprintf(buf, len, "%" PRIu64 ".%04" PRIu64, v / 10000, v % 10000);
 }
 
-int
-arc_export_pdf(const struct arc_export_page *pages, size_t n, FILE *out,
-               const struct arc_pdf_meta *meta)
+/* Check that every page is a canonical object and read its layout into *ret_info (malloc'd,
+ * n entries). 0, -EINVAL (no pages, too many), -ENOMEM or -EBADMSG (not canonical). */
+static int
+parse_pages(const struct arc_export_page *pages, size_t n, struct arc_canon_info **ret_info)
 {
     if (n == 0 || n > ARC_PAGE_MAX_PAGES)
         return -EINVAL;
@@ -101,6 +102,18 @@ arc_export_pdf(const struct arc_export_page *pages, size_t n, FILE *out,
             return -EBADMSG;
         }
     }
+    *ret_info = info;
+    return 0;
+}
+
+int
+arc_export_pdf(const struct arc_export_page *pages, size_t n, FILE *out,
+               const struct arc_pdf_meta *meta)
+{
+    struct arc_canon_info *info;
+    int r = parse_pages(pages, n, &info);
+    if (r < 0)
+        return r;
     /* Objects: 1 catalog, 2 page tree, 3 info, then per page 4+3i page, 5+3i content stream,
      * 6+3i image. */
     unsigned n_obj = 3 + 3 * (unsigned)n;
@@ -220,20 +233,13 @@ write_tiff_page(TIFF *tif, const struct arc_canon_info *pg, size_t i, size_t n)
 int
 arc_export_tiff(const struct arc_export_page *pages, size_t n, const char *path)
 {
-    if (n == 0 || n > ARC_PAGE_MAX_PAGES)
-        return -EINVAL;
-    struct arc_canon_info *info = calloc(n, sizeof(*info));
-    if (!info)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (arc_parse_canon(pages[i].buf, pages[i].len, &info[i]) < 0) {
-            free(info);
-            return -EBADMSG;
-        }
-    }
+    struct arc_canon_info *info;
+    int r = parse_pages(pages, n, &info);
+    if (r < 0)
+        return r;
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        int r = -errno;
+        r = -errno;
         free(info);
         return r;
     }
@@ -253,7 +259,6 @@ arc_export_tiff(const struct arc_export_page *pages, size_t n, const char *path)
         free(info);
         return -EIO;
     }
-    int r = 0;
     for (size_t i = 0; i < n && r == 0; i++)
         r = write_tiff_page(tif, &info[i], i, n);
     TIFFClose(tif); /* closes fd */
