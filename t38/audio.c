@@ -31,56 +31,24 @@
 
 struct fx38_audio {
     fax_state_t *fax;
-    t30_state_t *t30;
+    struct fx38_t30 t30; /* T.30 phase D/E and the result (t30setup.h) */
     enum fx38_g711 law;
     fx38_audio_send_fn *send;
-    fx38_done_fn *done;
-    fx38_page_fn *page;
-    int pages_reported; /* the last count given to page() */
     void *data;
-    enum fx38_direction direction;
-    bool is_done;
     uint64_t samples;       /* time: samples ticked since the session started */
     uint64_t rx_samples;    /* samples given to fax_rx or fax_rx_fillin */
     uint64_t last_activity; /* when we last heard or sent signal */
     uint64_t inactivity_samples;
-    struct fx38_result result; /* filled at phase E */
-    char tag[64];
     int16_t amp[FX38_AUDIO_MAX_FRAME];
     uint8_t g711[FX38_AUDIO_MAX_FRAME];
 };
 
+/* The audio fields of a result. */
 static void
-fill_result(struct fx38_audio *s, int status, struct fx38_result *ret)
+fill_result(const void *owner, struct fx38_result *ret)
 {
-    fx38_t30_fill_result(s->t30, s->direction, status, ret);
+    const struct fx38_audio *s = owner;
     ret->duration_samples = s->samples;
-}
-
-/* T.30 phase E: the fax is over, one way or another. */
-static void
-phase_e(t30_state_t *t30, void *user_data, int completion_code)
-{
-    struct fx38_audio *s = user_data;
-    if (s->is_done)
-        return;
-    s->is_done = true;
-    fill_result(s, completion_code, &s->result);
-    s->done(s->data, &s->result);
-}
-
-/* T.30 phase D: as in session.c, the count comes from spandsp's statistics (updated before
- * the call), so a page refused with RTN is not counted and nothing is reported twice. */
-static int
-phase_d(t30_state_t *t30, void *user_data, int result)
-{
-    struct fx38_audio *s = user_data;
-    int pages = fx38_t30_get_pages(t30, s->direction);
-    if (s->page && !s->is_done && pages > s->pages_reported) {
-        s->pages_reported = pages;
-        s->page(s->data, pages);
-    }
-    return T30_ERR_OK;
 }
 
 static bool
@@ -102,9 +70,7 @@ fx38_audio_new(const struct fx38_fax *fax, enum fx38_g711 law, fx38_audio_send_f
         goto fail;
     s->law = law;
     s->send = send;
-    s->done = done;
     s->data = data;
-    s->direction = fax->direction;
     s->inactivity_samples =
         (uint64_t)(fax->inactivity_s > 0 ? fax->inactivity_s : 30) * FX38_SAMPLE_RATE;
 
@@ -116,15 +82,14 @@ fx38_audio_new(const struct fx38_fax *fax, enum fx38_g711 law, fx38_audio_send_f
     s->fax = fax_init(NULL, fax->is_caller);
     if (!s->fax)
         goto fail;
-    s->t30 = fax_get_t30_state(s->fax);
     /* Full blocks from fax_tx(), silence when idle (pitfall 11); no talker echo protection
      * tone: the path is digital end to end on our side. */
     fax_set_transmit_on_idle(s->fax, true);
     fax_set_tep_mode(s->fax, false);
     /* Audio has no T38MaxBitRate: every modem asked for is offered. */
-    fx38_t30_configure(s->t30, fax, 0);
-    t30_set_phase_e_handler(s->t30, phase_e, s);
-    t30_set_phase_d_handler(s->t30, phase_d, s);
+    t30_state_t *t30 = fax_get_t30_state(s->fax);
+    fx38_t30_configure(t30, fax, 0);
+    fx38_t30_bind(&s->t30, t30, fax->direction, done, data, fill_result, s);
     return s;
 
 fail:
@@ -137,13 +102,13 @@ fail:
 void
 fx38_audio_set_page_handler(struct fx38_audio *s, fx38_page_fn *fn)
 {
-    s->page = fn;
+    s->t30.page = fn;
 }
 
 void
 fx38_audio_rx(struct fx38_audio *s, const uint8_t *g711, size_t samples)
 {
-    while (samples > 0 && !s->is_done) {
+    while (samples > 0 && !s->t30.is_done) {
         int n = samples > FX38_AUDIO_MAX_FRAME ? FX38_AUDIO_MAX_FRAME : (int)samples;
         /* Decoded into our buffer: fax_rx() writes into what it is given (pitfall 11). */
         if (s->law == FX38_G711_PCMA) {
@@ -183,26 +148,26 @@ fx38_audio_tick(struct fx38_audio *s, int samples)
     if (samples <= 0)
         return;
     s->samples += (uint64_t)samples;
-    if (!s->is_done) {
+    if (!s->t30.is_done) {
         /* fax_rx() drives the T.30 timers (pitfall 11). Audio that never came (the jitter
          * buffer gave nothing this tick, or twice in a row) is filled in, so timers keep
          * running; one tick of slack lets the caller call rx and tick in either order. */
         if (s->samples > s->rx_samples + (uint64_t)samples) {
             uint64_t missing = s->samples - s->rx_samples - (uint64_t)samples;
             s->rx_samples += missing;
-            while (missing > 0 && !s->is_done) {
+            while (missing > 0 && !s->t30.is_done) {
                 int n = missing > FX38_SAMPLE_RATE ? FX38_SAMPLE_RATE : (int)missing;
                 (void)fax_rx_fillin(s->fax, n);
                 missing -= (uint64_t)n;
             }
         }
-        if (!s->is_done && s->samples - s->last_activity > s->inactivity_samples)
+        if (!s->t30.is_done && s->samples - s->last_activity > s->inactivity_samples)
             fx38_audio_terminate(s);
     }
     for (int left = samples; left > 0;) {
         int n = left > FX38_AUDIO_MAX_FRAME ? FX38_AUDIO_MAX_FRAME : left;
         int got = 0;
-        if (!s->is_done) {
+        if (!s->t30.is_done) {
             got = fax_tx(s->fax, s->amp, n);
             if (got < 0)
                 got = 0;
@@ -221,46 +186,26 @@ fx38_audio_tick(struct fx38_audio *s, int samples)
 void
 fx38_audio_terminate(struct fx38_audio *s)
 {
-    if (s->is_done)
-        return;
-    t30_terminate(s->t30);
-    /* t30_terminate reports phase E unless the call already finished; make sure. */
-    if (!s->is_done)
-        phase_e(s->t30, s, T30_ERR_CALLDROPPED);
+    fx38_t30_terminate(&s->t30);
 }
 
 bool
 fx38_audio_is_done(const struct fx38_audio *s)
 {
-    return s->is_done;
+    return s->t30.is_done;
 }
 
 void
 fx38_audio_get_result(struct fx38_audio *s, struct fx38_result *ret)
 {
-    if (s->is_done) {
-        *ret = s->result;
-        return;
-    }
-    fill_result(s, T30_ERR_OK, ret);
-    ret->is_success = false;
-    snprintf(ret->t30_text, sizeof(ret->t30_text), "in progress");
+    fx38_t30_get_result(&s->t30, ret);
 }
 
 void
 fx38_audio_set_debug(struct fx38_audio *s, bool on, const char *tag)
 {
-    int level = fx38_t30_log_level(on);
-    /* span_log keeps the tag by pointer (pitfall 12): keep our own copy alive. */
-    snprintf(s->tag, sizeof(s->tag), "%s", tag ? tag : "");
-    logging_state_t *logs[] = {
-        fax_get_logging_state(s->fax),
-        t30_get_logging_state(s->t30),
-    };
-    for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
-        span_log_set_level(logs[i], level);
-        span_log_set_tag(logs[i], s->tag);
-    }
+    logging_state_t *const logs[] = {fax_get_logging_state(s->fax)};
+    fx38_t30_set_debug(&s->t30, on, tag, logs, 1);
 }
 
 void

@@ -19,21 +19,14 @@
 
 struct fx38_session {
     t38_terminal_state_t *t38;
-    t30_state_t *t30;
     t38_core_state_t *core;
+    struct fx38_t30 t30; /* T.30 phase D/E and the result (t30setup.h) */
     struct fx38_udptl udptl;
     fx38_send_fn *send;
-    fx38_done_fn *done;
-    fx38_page_fn *page;
-    int pages_reported; /* the last count given to page() */
     void *data;
-    enum fx38_direction direction;
-    bool is_done;
     uint64_t samples;       /* since the session started */
     uint64_t last_activity; /* when we last received a good packet or sent one */
     uint64_t inactivity_samples;
-    struct fx38_result result; /* filled at phase E */
-    char tag[64];
     uint8_t pkt[FX38_UDPTL_MAX_DATAGRAM];
 };
 
@@ -43,39 +36,13 @@ fx38_status_text(int status)
     return t30_completion_code_to_str(status);
 }
 
+/* The T.38 fields of a result. */
 static void
-fill_result(struct fx38_session *s, int status, struct fx38_result *ret)
+fill_result(const void *owner, struct fx38_result *ret)
 {
-    fx38_t30_fill_result(s->t30, s->direction, status, ret);
+    const struct fx38_session *s = owner;
     ret->duration_samples = s->samples;
     ret->udptl = s->udptl.stats;
-}
-
-/* T.30 phase E: the fax is over, one way or another. */
-static void
-phase_e(t30_state_t *t30, void *user_data, int completion_code)
-{
-    struct fx38_session *s = user_data;
-    if (s->is_done)
-        return;
-    s->is_done = true;
-    fill_result(s, completion_code, &s->result);
-    s->done(s->data, &s->result);
-}
-
-/* T.30 phase D: a page's post-page exchange is over (the sender got MCF, RTP, RTN...). The
- * count comes from spandsp's statistics, which it updates before calling us: a page refused
- * with RTN is not counted, and nothing is reported twice. */
-static int
-phase_d(t30_state_t *t30, void *user_data, int result)
-{
-    struct fx38_session *s = user_data;
-    int pages = fx38_t30_get_pages(t30, s->direction);
-    if (s->page && !s->is_done && pages > s->pages_reported) {
-        s->pages_reported = pages;
-        s->page(s->data, pages);
-    }
-    return T30_ERR_OK;
 }
 
 /* spandsp wants `count` copies of this IFP sent (3 for indicators by default): one UDPTL
@@ -145,9 +112,7 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     if (!s)
         goto fail;
     s->send = send;
-    s->done = done;
     s->data = data;
-    s->direction = fax->direction;
     s->inactivity_samples =
         (uint64_t)(fax->inactivity_s > 0 ? fax->inactivity_s : 30) * FX38_SAMPLE_RATE;
 
@@ -160,7 +125,6 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     s->t38 = t38_terminal_init(NULL, fax->is_caller, tx_ifp, s);
     if (!s->t38)
         goto fail;
-    s->t30 = t38_terminal_get_t30_state(s->t38);
     s->core = t38_terminal_get_t38_core_state(s->t38);
 
     /* Paced transmission with indicators: what a T.38 gateway on UDP expects. */
@@ -168,9 +132,9 @@ fx38_session_new(const struct fx38_fax *fax, const struct fx38_params *params, f
     t38_terminal_set_tep_mode(s->t38, false);
     apply_params(s, params);
 
-    fx38_t30_configure(s->t30, fax, params->max_bitrate);
-    t30_set_phase_e_handler(s->t30, phase_e, s);
-    t30_set_phase_d_handler(s->t30, phase_d, s);
+    t30_state_t *t30 = t38_terminal_get_t30_state(s->t38);
+    fx38_t30_configure(t30, fax, params->max_bitrate);
+    fx38_t30_bind(&s->t30, t30, fax->direction, done, data, fill_result, s);
     return s;
 
 fail:
@@ -183,7 +147,7 @@ fail:
 void
 fx38_set_page_handler(struct fx38_session *s, fx38_page_fn *fn)
 {
-    s->page = fn;
+    s->t30.page = fn;
 }
 
 void
@@ -208,7 +172,7 @@ fx38_tick(struct fx38_session *s, int samples)
     if (samples <= 0)
         return;
     s->samples += (uint64_t)samples;
-    if (s->is_done)
+    if (s->t30.is_done)
         return;
     /* An ECM receiver can wait for ever on a silent far end (pitfall 4). Silence both ways:
      * a sender streaming a long ECM block hears nothing back for tens of seconds, legitimately,
@@ -223,47 +187,29 @@ fx38_tick(struct fx38_session *s, int samples)
 void
 fx38_terminate(struct fx38_session *s)
 {
-    if (s->is_done)
-        return;
-    t30_terminate(s->t30);
-    /* t30_terminate reports phase E unless the call already finished; make sure. */
-    if (!s->is_done)
-        phase_e(s->t30, s, T30_ERR_CALLDROPPED);
+    fx38_t30_terminate(&s->t30);
 }
 
 bool
 fx38_is_done(const struct fx38_session *s)
 {
-    return s->is_done;
+    return s->t30.is_done;
 }
 
 void
 fx38_get_result(struct fx38_session *s, struct fx38_result *ret)
 {
-    if (s->is_done) {
-        *ret = s->result;
-        return;
-    }
-    fill_result(s, T30_ERR_OK, ret);
-    ret->is_success = false;
-    snprintf(ret->t30_text, sizeof(ret->t30_text), "in progress");
+    fx38_t30_get_result(&s->t30, ret);
 }
 
 void
 fx38_set_debug(struct fx38_session *s, bool on, const char *tag)
 {
-    int level = fx38_t30_log_level(on);
-    /* span_log keeps the tag by pointer (pitfall 12): keep our own copy alive. */
-    snprintf(s->tag, sizeof(s->tag), "%s", tag ? tag : "");
-    logging_state_t *logs[] = {
+    logging_state_t *const logs[] = {
         t38_terminal_get_logging_state(s->t38),
-        t30_get_logging_state(s->t30),
         t38_core_get_logging_state(s->core),
     };
-    for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
-        span_log_set_level(logs[i], level);
-        span_log_set_tag(logs[i], s->tag);
-    }
+    fx38_t30_set_debug(&s->t30, on, tag, logs, sizeof(logs) / sizeof(logs[0]));
 }
 
 void

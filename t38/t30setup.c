@@ -71,18 +71,20 @@ fx38_t30_configure(t30_state_t *t30, const struct fx38_fax *fax, int max_bitrate
         t30_set_rx_file(t30, fax->file, -1);
 }
 
-int
-fx38_t30_get_pages(t30_state_t *t30, enum fx38_direction direction)
+static int
+get_pages(t30_state_t *t30, enum fx38_direction direction)
 {
     t30_stats_t st;
     t30_get_transfer_statistics(t30, &st);
     return direction == FX38_SEND ? st.pages_tx : st.pages_rx;
 }
 
-void
-fx38_t30_fill_result(t30_state_t *t30, enum fx38_direction direction, int status,
-                     struct fx38_result *ret)
+/* The T.30 fields of `ret` for completion code `status`, then the transport's. */
+static void
+fill_result(const struct fx38_t30 *p, int status, struct fx38_result *ret)
 {
+    t30_state_t *t30 = p->t30;
+    enum fx38_direction direction = p->direction;
     t30_stats_t st;
     t30_get_transfer_statistics(t30, &st);
     *ret = (struct fx38_result){
@@ -101,11 +103,84 @@ fx38_t30_fill_result(t30_state_t *t30, enum fx38_direction direction, int status
     snprintf(ret->t30_text, sizeof(ret->t30_text), "%s", t30_completion_code_to_str(status));
     const char *ident = t30_get_rx_ident(t30);
     snprintf(ret->remote_ident, sizeof(ret->remote_ident), "%s", ident ? ident : "");
+    p->fill(p->owner, ret);
 }
 
-int
-fx38_t30_log_level(bool on)
+/* T.30 phase E: the fax is over, one way or another. spandsp still uses the session after
+ * this returns: the caller must not free it from `done` (pitfall 5). */
+static void
+phase_e(t30_state_t *t30, void *user_data, int completion_code)
 {
-    return on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG | SPAN_LOG_FLOW
-              : SPAN_LOG_NONE;
+    struct fx38_t30 *p = user_data;
+    if (p->is_done)
+        return;
+    p->is_done = true;
+    fill_result(p, completion_code, &p->result);
+    p->done(p->data, &p->result);
+}
+
+/* T.30 phase D: a page's post-page exchange is over (the sender got MCF, RTP, RTN...). */
+static int
+phase_d(t30_state_t *t30, void *user_data, int result)
+{
+    struct fx38_t30 *p = user_data;
+    int pages = get_pages(t30, p->direction);
+    if (p->page && !p->is_done && pages > p->pages_reported) {
+        p->pages_reported = pages;
+        p->page(p->data, pages);
+    }
+    return T30_ERR_OK;
+}
+
+void
+fx38_t30_bind(struct fx38_t30 *p, t30_state_t *t30, enum fx38_direction direction,
+              fx38_done_fn *done, void *data, fx38_t30_fill_fn *fill, const void *owner)
+{
+    p->t30 = t30;
+    p->direction = direction;
+    p->done = done;
+    p->data = data;
+    p->fill = fill;
+    p->owner = owner;
+    t30_set_phase_e_handler(t30, phase_e, p);
+    t30_set_phase_d_handler(t30, phase_d, p);
+}
+
+void
+fx38_t30_terminate(struct fx38_t30 *p)
+{
+    if (p->is_done)
+        return;
+    t30_terminate(p->t30);
+    /* t30_terminate reports phase E unless the call already finished; make sure. */
+    if (!p->is_done)
+        phase_e(p->t30, p, T30_ERR_CALLDROPPED);
+}
+
+void
+fx38_t30_get_result(struct fx38_t30 *p, struct fx38_result *ret)
+{
+    if (p->is_done) {
+        *ret = p->result;
+        return;
+    }
+    fill_result(p, T30_ERR_OK, ret);
+    ret->is_success = false;
+    snprintf(ret->t30_text, sizeof(ret->t30_text), "in progress");
+}
+
+void
+fx38_t30_set_debug(struct fx38_t30 *p, bool on, const char *tag, logging_state_t *const *logs,
+                   size_t n)
+{
+    int level =
+        on ? SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG | SPAN_LOG_FLOW
+           : SPAN_LOG_NONE;
+    snprintf(p->tag, sizeof(p->tag), "%s", tag ? tag : "");
+    span_log_set_level(t30_get_logging_state(p->t30), level);
+    span_log_set_tag(t30_get_logging_state(p->t30), p->tag);
+    for (size_t i = 0; i < n; i++) {
+        span_log_set_level(logs[i], level);
+        span_log_set_tag(logs[i], p->tag);
+    }
 }
