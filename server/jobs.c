@@ -151,17 +151,12 @@ save(struct jobs *js, struct job *j)
 
 /* The result file of a finished job: what `inkless send --wait` prints. Atomic. */
 static void
-write_result(struct jobs *js, const struct job *j)
+write_result(struct jobs *js, struct job *j)
 {
     char path[CFG_PATH_LEN + 128], tmp[CFG_PATH_LEN + 140];
     snprintf(path, sizeof(path), "%s/spool/tx/%s/" SPOOL_RESULT, js->var_dir, j->job.id);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    const struct spool_attempt *last =
-        j->status.nattempts > 0
-            ? &j->status.attempts[(j->status.nattempts < SPOOL_MAX_ATTEMPTS ? j->status.nattempts
-                                                                            : SPOOL_MAX_ATTEMPTS) -
-                                  1]
-            : NULL;
+    const struct spool_attempt *last = last_attempt(j);
     json_t *o =
         json_pack("{ss ss sb ss ss ss si si si ss si si}", "job", j->job.id, "state",
                   spool_state_name(j->status.state), "success", j->status.state == SPOOL_DONE,
@@ -238,36 +233,37 @@ dial(struct jobs *js, struct job *j, int64_t now_ns)
 
 static void check_cancel(struct jobs *js, struct job *j);
 
-/* Dial every job that may go now, the longest waiting first (sched_pick), failing the ones
- * past their max age; then arm the timer for the next one that may. */
+/* Act on cancel requests and fail the jobs past their max age; then dial every job that may
+ * go now, the longest waiting first (sched_pick), and arm the timer for the next one. */
 static void
 run(struct jobs *js)
 {
-    int64_t wait_ns = INT64_MAX;
+    int64_t now = wall_now(), now_ns = (int64_t)loop_now(js->loop), wait_ns = INT64_MAX;
     struct sched_candidate *cands = calloc(js->njobs ? js->njobs : 1, sizeof(*cands));
     struct job **which = calloc(js->njobs ? js->njobs : 1, sizeof(*which));
-    for (;;) {
-        int64_t now = wall_now(), now_ns = (int64_t)loop_now(js->loop);
-        size_t n = 0;
-        for (size_t i = 0; cands && which && i < js->njobs; i++) {
-            struct job *j = &js->jobs[i];
-            if (!spool_is_final(j->status.state))
-                check_cancel(js, j);
-            if (j->is_active || spool_is_final(j->status.state))
-                continue;
-            if (sched_is_expired(&j->policy, &j->sj, now)) {
-                finish(js, j, SPOOL_FAILED, "expired: not sent within outbound.max_age");
-                continue;
-            }
-            which[n] = j;
-            cands[n++] = (struct sched_candidate){
-                .job = &j->sj,
-                .trunk = j->trunk >= 0 ? &js->gates[j->trunk].gate : NULL,
-            };
+    size_t n = 0;
+    for (size_t i = 0; cands && which && i < js->njobs; i++) {
+        struct job *j = &js->jobs[i];
+        check_cancel(js, j);
+        if (j->is_active || spool_is_final(j->status.state))
+            continue;
+        if (sched_is_expired(&j->policy, &j->sj, now)) {
+            finish(js, j, SPOOL_FAILED, "expired: not sent within outbound.max_age");
+            continue;
         }
-        int k = n ? sched_pick(cands, n, &js->global, now, now_ns, &wait_ns) : -1;
-        if (k < 0 || dial(js, which[k], now_ns) < 0)
+        which[n] = j;
+        cands[n++] = (struct sched_candidate){
+            .job = &j->sj,
+            .trunk = j->trunk >= 0 ? &js->gates[j->trunk].gate : NULL,
+        };
+    }
+    /* Each dial takes from the gates; the next pick sees that. A dialled job leaves the
+     * candidates (the last one takes its place). */
+    for (int k; n > 0 && (k = sched_pick(cands, n, &js->global, now, now_ns, &wait_ns)) >= 0;) {
+        if (dial(js, which[k], now_ns) < 0)
             break;
+        cands[k] = cands[--n];
+        which[k] = which[n];
     }
     free(cands);
     free(which);
