@@ -506,6 +506,18 @@ def case_rx_archive(f):
             stats["page_objects"] != 12 or stats["objects"] != 14:
         raise TestFailure("stats after the same 12 pages twice: %s %s" % (stats, r.stderr))
     log("E2E archive: %s" % stats)
+    # The inbox's filters, as an operator types them.
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    local = ("--did", DIDS["local"])
+    for args, want in ((local, 2), (local + ("--status", "ok"), 2),
+                       (local + ("--status", "failed"), 0), (("--did", DIDS["tollfree"]), 0),
+                       (("--from", today, "--to", today), 2), (("--to", "2000-01-01"), 0),
+                       (("--direction", "tx"), 0), (("--limit", "1"), 1)):
+        r = f.inkless_cli("inbox", "--json", *args)
+        got = [l for l in r.stdout.splitlines() if l.startswith("{")]
+        if r.returncode != 0 or len(got) != want:
+            raise TestFailure("inkless inbox %s: %d fax(es), expected %d (exit %d: %s)" %
+                              (" ".join(args), len(got), want, r.returncode, r.stderr))
     r = f.inkless_cli("usage", "--did", DIDS["local"], "--direction", "rx", "--json")
     usage = [json.loads(l) for l in r.stdout.splitlines()]
     if r.returncode != 0 or sum(u["faxes"] for u in usage) != 2 or \
