@@ -212,14 +212,14 @@ dial(struct jobs *js, struct job *j, int64_t now_ns)
     };
     snprintf(j->cur.trunk, sizeof(j->cur.trunk), "%s", j->job.trunk);
     snprintf(j->cur.outcome, sizeof(j->cur.outcome), OUTCOME_IN_PROGRESS);
+    struct spool_status before = j->status;
     spool_add_attempt(&j->status, &j->cur);
     j->status.state = SPOOL_DIALING;
     save(js, j);
     struct mq_msg msg = {.type = CALL_CMD_ORIGINATE, .ptr = a};
     if (mq_send(js->sip_q, &msg) < 0) {
         free(a);
-        j->status.nattempts--; /* never made */
-        j->status.state = SPOOL_READY;
+        j->status = before; /* never made */
         save(js, j);
         return -EAGAIN;
     }
