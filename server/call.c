@@ -337,21 +337,14 @@ on_media(void *data, void *call_data, const struct ua_media_desc *media)
 static void
 on_reinvite_failed(void *data, void *call_data, int status)
 {
-    struct call_table *t = data;
     struct call *call = call_data;
 
+    (void)data;
     if (call->media.kind == UA_MEDIA_T38 || call->is_fax_done)
         return;
-    /* The far end will not do T.38 (488, 415, 606…). TODO(#6): continue over G.711; until
-     * then end the call with a clear result rather than hold a channel that cannot fax. */
-    log_info("call %s: far end refused T.38 (%d): ending the call", call->call_id, status);
-    struct media_fax_done done = {.error = -EPROTONOSUPPORT};
-    snprintf(done.result.t30_text, sizeof(done.result.t30_text),
-             "T.38 refused by the far end (SIP %d); fax over G.711 not available", status);
-    call->is_fax_done = true;
-    record_fax(t, call, &done, false);
-    if (call->ua)
-        ua_hangup(call->ua, 488);
+    /* The far end will not do T.38 (488, 415, 606…) or did not answer: the fax the media
+     * worker already runs over G.711 carries on (DESIGN "SIP and SDP"). */
+    log_info("call %s: T.38 re-INVITE refused (%d): the fax stays on G.711", call->call_id, status);
 }
 
 static void
@@ -365,12 +358,12 @@ on_ended(void *data, void *call_data, int status, const char *phrase)
              ua_media_kind_name(call->media.kind));
     call->ua = NULL;
     call->sip_status = status;
-    /* An outbound job whose call never reached T.38 (refused, busy, no answer): the worker
+    /* An outbound job whose call never got media (busy, no answer, refused): the worker
      * will send no result, so record the failure here; the job must not wait for ever.
      * Inbound calls that never carried a fax leave only their log line. */
-    if (call->job[0] && !call->is_fax_done && call->media.kind != UA_MEDIA_T38) {
+    if (call->job[0] && !call->is_fax_done && call->media.kind == UA_MEDIA_NONE) {
         struct media_fax_done done = {.error = -ECONNREFUSED};
-        snprintf(done.result.t30_text, sizeof(done.result.t30_text), "no T.38 session (SIP %d %s)",
+        snprintf(done.result.t30_text, sizeof(done.result.t30_text), "no media session (SIP %d %s)",
                  status, phrase ? phrase : "");
         call->is_fax_done = true;
         record_fax(t, call, &done, false);
@@ -414,7 +407,11 @@ record_fax(struct call_table *t, struct call *call, const struct media_fax_done 
     snprintf(rec->did, sizeof(rec->did), "%s", call->did);
     snprintf(rec->remote, sizeof(rec->remote), "%s", call->caller);
     snprintf(rec->trunk, sizeof(rec->trunk), "%s", call->trunk);
-    snprintf(rec->transport, sizeof(rec->transport), "t38");
+    enum ua_media_kind kind = done->transport != UA_MEDIA_NONE ? done->transport : call->media.kind;
+    snprintf(rec->transport, sizeof(rec->transport), "%s",
+             kind == UA_MEDIA_AUDIO ? "g711"
+             : kind == UA_MEDIA_T38 ? "t38"
+                                    : "");
     snprintf(rec->file, sizeof(rec->file), "%s", call->chan.file);
     snprintf(rec->job, sizeof(rec->job), "%s", call->job);
     rec->started = call->started_wall;
@@ -436,18 +433,22 @@ fax_done(struct call_table *t, struct call *call, struct media_fax_done *done)
 {
     const struct fx38_result *r = &done->result;
     if (done->error == -ETIMEDOUT && call->is_fax_done)
-        return; /* already ended for another reason (T.38 refused) */
+        return; /* already ended for another reason */
     if (done->error == -ETIMEDOUT)
         snprintf(done->result.t30_text, sizeof(done->result.t30_text),
-                 "no T.38 within fax.t38_timeout; fax over G.711 not available");
+                 "no usable media within fax.t38_timeout");
     if (done->error)
         log_warning("call %s: no fax: %s (%s)", call->call_id, strerror(-done->error),
                     done->result.t30_text);
     else
-        log_info("call %s: fax %s %s: %d page(s), %d bit/s, ECM %s, from '%s': %s (T.30 %d)",
+        log_info("call %s: fax %s %s over %s: %d page(s), %d bit/s, ECM %s, from '%s': %s "
+                 "(T.30 %d)",
                  call->call_id, call->chan.direction == FX38_SEND ? "sent" : "received",
-                 r->is_success ? "ok" : "FAILED", r->pages, r->bit_rate, r->ecm ? "on" : "off",
-                 r->remote_ident, r->t30_text, r->t30_status);
+                 r->is_success ? "ok" : "FAILED",
+                 done->transport == UA_MEDIA_AUDIO ? (done->payload_type == 8 ? "PCMA" : "PCMU")
+                                                   : "T.38",
+                 r->pages, r->bit_rate, r->ecm ? "on" : "off", r->remote_ident, r->t30_text,
+                 r->t30_status);
     call->is_fax_done = true;
     record_fax(t, call, done, false);
     if (call->ua)

@@ -766,6 +766,7 @@ static const struct opt fax_opts[] = {
 static const struct opt audio_opts[] = {
     O_BOOL(struct cfg, "pcmu", sdp.pcmu),
     O_BOOL(struct cfg, "pcma", sdp.pcma),
+    O_INT(struct cfg, "jitter_delay", audio_jitter_delay_ms, 0, 200, NULL),
     {.name = NULL},
 };
 
@@ -939,6 +940,7 @@ set_defaults(struct cfg *cfg)
         .fax_superfine = true,
         .fax_inactivity_s = 30,
         .fax_t38_timeout_s = 60,
+        .audio_jitter_delay_ms = 60,
         .out_max_attempts = 5,
         .out_retry_base_s = 60,
         .out_retry_max_s = 3600,

@@ -116,8 +116,9 @@ struct cfg {
     bool fax_ecm;
     int fax_max_rate; /* 14400, 12000, 9600, 7200, 4800 or 2400 */
     bool fax_fine, fax_superfine;
-    int fax_inactivity_s;  /* silence both ways mid-fax this long: give up */
-    int fax_t38_timeout_s; /* a call still on audio this long after the answer is ended */
+    int fax_inactivity_s;      /* silence both ways mid-fax this long: give up */
+    int fax_t38_timeout_s;     /* a call with no fax session (no usable media) this long is ended */
+    int audio_jitter_delay_ms; /* G.711 playout delay: the jitter a fax survives, 0..200 */
 
     /* outbound jobs: retries (server/sched.c) */
     int out_max_attempts;      /* calls per job at most */

@@ -120,6 +120,7 @@ media_options_from_cfg(const struct cfg *cfg, struct media_options *ret)
         .fec_span = cfg->udptl_fec_span,
         .fec_entries = cfg->udptl_fec_entries,
         .t38_timeout_s = cfg->fax_t38_timeout_s,
+        .jitter_delay_ms = cfg->audio_jitter_delay_ms,
     };
     snprintf(ret->bind_addr, sizeof(ret->bind_addr), "%s", cfg->media_addr);
     snprintf(ret->ident, sizeof(ret->ident), "%s", cfg->fax_ident);

@@ -2,10 +2,17 @@
 /* Media worker threads (see media.h).
  *
  * A channel's life on its worker:
- *   ATTACH   bind the UDP socket on our media port; T.38 → start the fax session
- *   UPDATE   new SDP (re-INVITE): new far address; audio → T.38 starts the fax session,
- *            T.38 → T.38 applies the new parameters
- *   packets  fx38_rx_udptl(); the tick runs fx38_tick() with the samples really elapsed
+ *   ATTACH   bind the UDP socket on our media port; start the fax session for the media
+ *            negotiated: T.38 (fx38_session) or G.711 audio (fx38_audio behind RTP and a
+ *            jitter buffer). Ringing calls start it on their first UPDATE instead.
+ *   UPDATE   new SDP (re-INVITE): new far address; audio → T.38 drops the audio session
+ *            (whatever T.30 had done in audio is abandoned: the T.38 session starts over,
+ *            as the far end's gateway does) and starts T.38; T.38 → T.38 applies the new
+ *            parameters
+ *   packets  T.38: fx38_rx_udptl(). Audio: RTP parsed, G.711 into the jitter buffer.
+ *   tick     the samples really elapsed: audio is pulled from the jitter buffer into the
+ *            fax modems, then the session runs (fx38_tick / fx38_audio_tick) and what it
+ *            sends leaves as UDPTL or as RTP packets of the negotiated ptime
  *   phase E  MEDIA_REPLY_FAX_DONE to the SIP thread, which hangs up
  *   DETACH   terminate the fax if still running (partial result), free it, close the socket,
  *            MEDIA_REPLY_RELEASED
@@ -21,13 +28,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "audio.h"
+#include "jitter.h"
 #include "log.h"
+#include "rtp.h"
 
 #define SAMPLE_RATE 8000
-#define RX_BATCH 32 /* datagrams read per readable event before yielding to other fds */
+#define MAX_TICK_SAMPLES (8 * SAMPLE_RATE) /* after a stall, don't fire every timer at once */
+#define RX_BATCH 32   /* datagrams read per readable event before yielding to other fds */
+#define MAX_FRAME 480 /* samples in an RTP packet we send: ptime 60 at most */
+
+/* A channel's G.711 half, allocated when its audio session starts (a T.38 channel has
+ * none): the fax modems, what we send (RTP stream, a packet being filled) and what we
+ * received (the jitter buffer, ≈ 5 KiB). */
+struct media_audio {
+    struct fx38_audio *fax;
+    int payload_type; /* 0 PCMU, 8 PCMA */
+    int event_pt;     /* RFC 4733 telephone-event, -1 if none */
+    int frame;        /* samples per packet we send (ptime) */
+    struct fx38_rtp_tx tx;
+    size_t pending; /* samples waiting in out[] for a full packet */
+    uint8_t out[MAX_FRAME];
+    struct fx38_jitter jitter;
+};
 
 enum media_cmd {
     MEDIA_CMD_ATTACH = 1,
@@ -50,6 +77,8 @@ struct media_worker {
     uint64_t sample_rem; /* sample-ns not yet turned into whole samples */
     struct media_chan *chans;
     uint8_t rxbuf[2048];
+    uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME];
+    uint8_t audiobuf[MAX_TICK_SAMPLES]; /* one tick's audio out of a jitter buffer */
     /* Counters, written by the worker only. */
     _Atomic uint64_t ticks, late_ticks, max_late_ns;
     atomic_int nchans;
@@ -85,6 +114,8 @@ report_done(struct media_worker *w, struct media_chan *c, const struct fx38_resu
     if (r)
         done->result = *r;
     done->error = error;
+    done->transport = c->audio ? UA_MEDIA_AUDIO : c->fax ? UA_MEDIA_T38 : UA_MEDIA_NONE;
+    done->payload_type = c->audio ? c->audio->payload_type : -1;
     c->is_fax_done = true;
     reply(w, MEDIA_REPLY_FAX_DONE, c->owner, done);
 }
@@ -122,7 +153,33 @@ fax_done(void *data, const struct fx38_result *r)
 {
     struct media_chan *c = data;
     /* Only report here; the session is freed on DETACH, never inside phase E (pitfall 5). */
-    report_done(current_worker, c, r, 0);
+    if (!c->is_switching)
+        report_done(current_worker, c, r, 0);
+}
+
+/* The audio session's output, in pieces of any size: cut into packets of a ptime each. */
+static void
+audio_send(void *data, const uint8_t *g711, size_t samples)
+{
+    struct media_chan *c = data;
+    struct media_audio *a = c->audio;
+    struct media_worker *w = current_worker;
+
+    while (samples > 0) {
+        size_t n = (size_t)a->frame - a->pending;
+        if (n > samples)
+            n = samples;
+        memcpy(a->out + a->pending, g711, n);
+        a->pending += n;
+        g711 += n;
+        samples -= n;
+        if (a->pending < (size_t)a->frame)
+            break;
+        a->pending = 0;
+        int len = fx38_rtp_build(&a->tx, a->out, (size_t)a->frame, w->txbuf, sizeof(w->txbuf));
+        if (len > 0)
+            fax_send(c, w->txbuf, (size_t)len);
+    }
 }
 
 /* ---- channels ---- */
@@ -214,33 +271,123 @@ open_socket(struct media_worker *w, struct media_chan *c)
     return 0;
 }
 
+/* The T.30 settings of channel c: the config's, with its direction, file and the retry's
+ * fallbacks. */
 static void
-start_fax(struct media_worker *w, struct media_chan *c)
+fax_settings(const struct media_worker *w, const struct media_chan *c, struct fx38_fax *ret)
+{
+    *ret = w->opts->fax;
+    ret->direction = c->direction;
+    ret->is_caller = c->is_caller;
+    ret->file = c->file;
+    ret->first_page = c->direction == FX38_SEND && c->first_page > 0 ? c->first_page : -1;
+    ret->last_page = -1;
+    ret->local_ident = w->opts->ident;
+    ret->header = w->opts->header;
+    if (c->ecm >= 0)
+        ret->ecm = c->ecm != 0;
+    /* A retry's fallback (server/scheduler.c): slower modems only. */
+    if (c->max_rate > 0 && c->max_rate <= 4800)
+        ret->modems &= FX38_MODEM_V27TER;
+    else if (c->max_rate > 0 && c->max_rate <= 9600)
+        ret->modems &= FX38_MODEM_V29 | FX38_MODEM_V27TER;
+}
+
+static void
+start_t38(struct media_worker *w, struct media_chan *c)
 {
     struct fx38_params params;
-    struct fx38_fax fax = w->opts->fax;
+    struct fx38_fax fax;
     int err = 0;
 
-    fax.direction = c->direction;
-    fax.is_caller = c->is_caller;
-    fax.file = c->file;
-    fax.first_page = c->direction == FX38_SEND && c->first_page > 0 ? c->first_page : -1;
-    fax.last_page = -1;
-    fax.local_ident = w->opts->ident;
-    fax.header = w->opts->header;
-    if (c->ecm >= 0)
-        fax.ecm = c->ecm != 0;
-    /* A retry's fallback (server/sched.c): slower modems only. */
-    if (c->max_rate > 0 && c->max_rate <= 4800)
-        fax.modems &= FX38_MODEM_V27TER;
-    else if (c->max_rate > 0 && c->max_rate <= 9600)
-        fax.modems &= FX38_MODEM_V29 | FX38_MODEM_V27TER;
+    fax_settings(w, c, &fax);
     params_from_desc(w->opts, &c->media, &params);
     c->fax = fx38_session_new(&fax, &params, fax_send, fax_done, c, &err);
     if (!c->fax)
         report_done(w, c, NULL, err ? err : -ENOMEM);
     else if (c->direction == FX38_SEND)
         fx38_set_page_handler(c->fax, fax_page);
+}
+
+static void
+random_bytes(void *buf, size_t len)
+{
+    if (getrandom(buf, len, GRND_NONBLOCK) != (ssize_t)len) {
+        /* Only uniqueness matters here (RFC 3550 §5.1), not secrecy. */
+        uint64_t x = loop_now(current_worker->loop) ^ (uintptr_t)buf;
+        memcpy(buf, &x, len < sizeof(x) ? len : sizeof(x));
+    }
+}
+
+static void
+start_audio(struct media_worker *w, struct media_chan *c)
+{
+    const struct ua_media_desc *m = &c->media;
+    struct fx38_fax fax;
+    int err = 0;
+
+    struct media_audio *a = calloc(1, sizeof(*a));
+    if (!a) {
+        report_done(w, c, NULL, -ENOMEM);
+        return;
+    }
+    a->payload_type = m->payload_type == FX38_RTP_PT_PCMA ? FX38_RTP_PT_PCMA : FX38_RTP_PT_PCMU;
+    a->event_pt = m->telephone_event_pt;
+    int ptime = m->ptime > 0 ? m->ptime : 20;
+    a->frame = ptime * SAMPLE_RATE / 1000;
+    if (a->frame < 80 || a->frame > MAX_FRAME)
+        a->frame = 160; /* 10..60 ms: anything else is odd enough to ignore */
+    struct {
+        uint32_t ssrc, timestamp;
+        uint16_t seq;
+    } start;
+    random_bytes(&start, sizeof(start));
+    fx38_rtp_tx_init(&a->tx, (uint8_t)a->payload_type, start.ssrc, start.seq, start.timestamp);
+    struct fx38_jitter_config jc = {
+        .is_alaw = a->payload_type == FX38_RTP_PT_PCMA,
+        .delay = w->opts->jitter_delay_ms * SAMPLE_RATE / 1000,
+    };
+    (void)fx38_jitter_init(&a->jitter, &jc);
+
+    fax_settings(w, c, &fax);
+    c->audio = a; /* before the session exists: its callbacks find it here */
+    a->fax =
+        fx38_audio_new(&fax, a->payload_type == FX38_RTP_PT_PCMA ? FX38_G711_PCMA : FX38_G711_PCMU,
+                       audio_send, fax_done, c, &err);
+    if (!a->fax) {
+        report_done(w, c, NULL, err ? err : -ENOMEM);
+        c->audio = NULL;
+        free(a);
+        return;
+    }
+    if (c->direction == FX38_SEND)
+        fx38_audio_set_page_handler(a->fax, fax_page);
+}
+
+/* Drop the audio session (DETACH, or the call moved to T.38). Its phase E, if it had none
+ * yet, is reported only when `is_final`. */
+static void
+stop_audio(struct media_chan *c, bool is_final)
+{
+    struct media_audio *a = c->audio;
+    if (!a)
+        return;
+    c->is_switching = !is_final;
+    fx38_audio_terminate(a->fax);
+    c->is_switching = false;
+    fx38_audio_free(a->fax);
+    c->audio = NULL;
+    free(a);
+}
+
+/* Start the fax session the negotiated media calls for. */
+static void
+start_session(struct media_worker *w, struct media_chan *c)
+{
+    if (c->media.kind == UA_MEDIA_T38)
+        start_t38(w, c);
+    else if (c->media.kind == UA_MEDIA_AUDIO)
+        start_audio(w, c);
 }
 
 static void
@@ -253,7 +400,10 @@ chan_attach(struct media_worker *w, struct media_chan *c)
     w->chans = c;
     c->fd = -1;
     c->fax = NULL;
+    c->audio = NULL;
     c->is_fax_done = false;
+    c->is_switching = false;
+    c->rx_bad = 0;
     c->tx_errors = 0;
     c->ticks = 0;
     c->attached_ns = loop_now(w->loop);
@@ -265,8 +415,8 @@ chan_attach(struct media_worker *w, struct media_chan *c)
         report_done(w, c, NULL, r);
         return;
     }
-    if (c->media.kind == UA_MEDIA_T38 && !c->is_waiting_answer)
-        start_fax(w, c);
+    if (!c->is_waiting_answer)
+        start_session(w, c);
 }
 
 static void
@@ -275,15 +425,22 @@ chan_update(struct media_worker *w, struct media_chan *c, const struct ua_media_
     c->media = *m;
     c->is_waiting_answer = false;
     (void)remote_from_desc(c);
-    if (c->media.kind != UA_MEDIA_T38 || c->is_fax_done || c->fd < 0)
-        return; /* TODO(#6): audio after T.38, and fax over G.711 */
-    if (!c->fax) {
-        start_fax(w, c);
-    } else {
+    if (c->is_fax_done || c->fd < 0)
+        return;
+    if (c->media.kind == UA_MEDIA_T38 && c->fax) {
         struct fx38_params params;
         params_from_desc(w->opts, &c->media, &params);
         fx38_set_params(c->fax, &params);
+    } else if (c->media.kind == UA_MEDIA_T38) {
+        if (c->audio)
+            log_debug("media worker %d: audio → T.38 on port %u", w->index, c->local_port);
+        stop_audio(c, false);
+        start_t38(w, c);
+    } else if (c->media.kind == UA_MEDIA_AUDIO && !c->fax && !c->audio) {
+        start_audio(w, c);
     }
+    /* Audio → audio (new address, hold) keeps its session; so does T.38 → audio: a fax
+     * under way in T.38 is not moved back, and the far end's BYE or our timers end it. */
 }
 
 static void
@@ -294,6 +451,7 @@ chan_detach(struct media_worker *w, struct media_chan *c)
         fx38_session_free(c->fax);
         c->fax = NULL;
     }
+    stop_audio(c, true);
     if (c->fd >= 0) {
         loop_del_io(w->loop, &c->io);
         close(c->fd);
@@ -310,6 +468,24 @@ chan_detach(struct media_worker *w, struct media_chan *c)
     reply(w, MEDIA_REPLY_RELEASED, c->owner, NULL);
 }
 
+/* One RTP packet for an audio channel: G.711 of the negotiated type into the jitter buffer;
+ * telephone-events, comfort noise and RTCP are ignored (VAD is off for fax). */
+static void
+rx_rtp(struct media_chan *c, const uint8_t *pkt, size_t len)
+{
+    struct media_audio *a = c->audio;
+    struct fx38_rtp_packet p;
+
+    if (fx38_rtp_parse(pkt, len, a->payload_type, a->event_pt, &p) < 0) {
+        c->rx_bad++;
+        return;
+    }
+    if (p.kind != FX38_RTP_AUDIO || p.payload_len == 0)
+        return;
+    if (fx38_jitter_push(&a->jitter, p.ssrc, p.seq, p.timestamp, p.payload, p.payload_len) < 0)
+        c->rx_bad++; /* over 60 ms in one packet */
+}
+
 static void
 on_packets(void *data, int fd, uint32_t events)
 {
@@ -320,9 +496,14 @@ on_packets(void *data, int fd, uint32_t events)
         ssize_t n = recv(fd, w->rxbuf, sizeof(w->rxbuf), MSG_DONTWAIT);
         if (n < 0)
             break; /* EAGAIN, or an ICMP error from an earlier send: nothing to read */
-        if (c->fax && !c->is_fax_done)
-            (void)fx38_rx_udptl(c->fax, w->rxbuf, (size_t)n);
-        /* TODO(#6): RTP for G.711. Audio packets before a T.38 switch are read and dropped. */
+        if (c->is_fax_done)
+            continue;
+        if (c->fax) {
+            if (fx38_rx_udptl(c->fax, w->rxbuf, (size_t)n) < 0)
+                c->rx_bad++; /* also the far end's last RTP packets after a switch */
+        } else if (c->audio) {
+            rx_rtp(c, w->rxbuf, (size_t)n);
+        }
     }
 }
 
@@ -352,17 +533,27 @@ on_tick(void *data, int fd, uint32_t events)
     uint64_t sample_ns = elapsed * (uint64_t)w->opts->speedup * SAMPLE_RATE + w->sample_rem;
     uint64_t samples = sample_ns / 1000000000ull;
     w->sample_rem = sample_ns % 1000000000ull;
-    if (samples > 8 * SAMPLE_RATE)
-        samples = 8 * SAMPLE_RATE; /* after a stall, don't fire every T.30 timer at once */
+    if (samples > MAX_TICK_SAMPLES)
+        samples = MAX_TICK_SAMPLES; /* after a stall, don't fire every T.30 timer at once */
 
     /* In the channel's own clock (speedup included), like every other fax timer. */
     uint64_t t38_deadline = (uint64_t)w->opts->t38_timeout_s * 1000 / (uint64_t)w->opts->tick_ms;
     for (struct media_chan *c = w->chans; c; c = c->next) {
         c->ticks++;
-        if (c->fax && !c->is_fax_done)
+        if (c->is_fax_done)
+            continue;
+        if (c->fax) {
             fx38_tick(c->fax, (int)samples);
-        else if (!c->fax && !c->is_fax_done && c->ticks > t38_deadline)
-            report_done(w, c, NULL, -ETIMEDOUT); /* TODO(#6): fax over G.711 instead */
+        } else if (c->audio) {
+            /* Received audio first (it may end the fax), then what elapsed. */
+            struct media_audio *a = c->audio;
+            fx38_jitter_pull(&a->jitter, w->audiobuf, (size_t)samples);
+            fx38_audio_rx(a->fax, w->audiobuf, (size_t)samples);
+            if (!c->is_fax_done)
+                fx38_audio_tick(a->fax, (int)samples);
+        } else if (c->ticks > t38_deadline) {
+            report_done(w, c, NULL, -ETIMEDOUT); /* never got usable media */
+        }
     }
 }
 
@@ -415,6 +606,11 @@ worker_main(void *arg)
         w->chans = c->next;
         fx38_session_free(c->fax);
         c->fax = NULL;
+        if (c->audio) {
+            fx38_audio_free(c->audio->fax);
+            free(c->audio);
+            c->audio = NULL;
+        }
         if (c->fd >= 0)
             close(c->fd);
         c->fd = -1;

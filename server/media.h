@@ -5,8 +5,9 @@
  * DESIGN: the SIP thread attaches, updates and detaches channels by message; a worker never
  * touches another thread's data and answers a detach with MEDIA_REPLY_RELEASED on the reply
  * queue, after which the channel slot may be reused. The tick passes the samples (8 kHz) that
- * really elapsed. Until the T.38 engine lands (issue #3) a channel only holds its slot and
- * negotiated media; the tick already walks it and measures its own lateness.
+ * really elapsed. A channel carries its fax over T.38 (UDPTL) or over G.711 audio (RTP, a
+ * jitter buffer, spandsp's modems), on one socket; an audio fax gives way to T.38 when a
+ * re-INVITE switches the call.
  */
 #ifndef INKLESS_SERVER_MEDIA_H
 #define INKLESS_SERVER_MEDIA_H
@@ -23,6 +24,7 @@
 #include "session.h"
 
 struct media_worker;
+struct media_audio; /* a channel's G.711 half: RTP, jitter buffer, fax session (media.c) */
 
 /* Worker-owned part of a call slot. The SIP thread fills the first block before
  * media_attach(); from then until MEDIA_REPLY_RELEASED only the worker touches any of it. */
@@ -45,11 +47,14 @@ struct media_chan {
     struct loop_io io;
     struct sockaddr_storage remote;
     socklen_t remote_len;
-    struct fx38_session *fax;
+    struct fx38_session *fax;  /* T.38 */
+    struct media_audio *audio; /* G.711, until phase E or a switch to T.38 */
     bool is_fax_done;
+    bool is_switching; /* audio → T.38: the audio session's own end is not the fax's */
     uint64_t attached_ns;
     uint64_t ticks;
     uint64_t tx_errors; /* sendto() failures, counted, never fatal (pitfall 3) */
+    uint64_t rx_bad;    /* datagrams that were not valid UDPTL or RTP for this channel */
 };
 
 /* Replies a worker posts on the reply queue given to media_start(). */
@@ -63,6 +68,8 @@ enum media_reply {
 /* A fax ended (phase E, or a media failure before it started). */
 struct media_fax_done {
     struct fx38_result result;
+    enum ua_media_kind transport; /* what carried the fax: T38 or AUDIO (NONE: no session) */
+    int payload_type;             /* AUDIO: 0 PCMU or 8 PCMA */
     int error; /* 0, or -errno when media could not start (socket, file): no T.30 result */
 };
 
@@ -76,7 +83,8 @@ struct media_options {
     struct fx38_fax fax; /* T.30 settings; direction/file/is_caller are per channel */
     char ident[FX38_IDENT_LEN + 1], header[FX38_HEADER_LEN + 1]; /* fax.local_ident/header */
     int redundancy_control, redundancy_image, fec_span, fec_entries;
-    int t38_timeout_s; /* a channel still without T.38 this long is ended (-ETIMEDOUT) */
+    int t38_timeout_s;   /* a channel without any fax session this long is ended (-ETIMEDOUT) */
+    int jitter_delay_ms; /* G.711 playout delay (audio.jitter_delay) */
 };
 
 struct media_stats {

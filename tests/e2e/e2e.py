@@ -209,7 +209,8 @@ def check_ok(res, what):
                            res.get("reason")))
 
 
-def receive(f, doc, peer_args=(), trunk_opts=None, overrides=None, speed=SPEED, expect=None):
+def receive(f, doc, peer_args=(), trunk_opts=None, overrides=None, speed=SPEED, expect=None,
+            transport="t38"):
     """One inbound fax: the peer sends `doc`, the daemon receives it; every page checked.
     `expect` ({"ecm": True, "bit_rate": 9600, ...}) is checked against the daemon's record."""
     f.start_daemon(speed=speed, trunk_opts=trunk_opts, overrides=overrides)
@@ -225,7 +226,7 @@ def receive(f, doc, peer_args=(), trunk_opts=None, overrides=None, speed=SPEED, 
         if rec.get(k) != v:
             raise TestFailure("record %s = %r, expected %r (%s)" % (k, rec.get(k), v, rec))
     if rec["remote_ident"] != "15559990000" or rec["did"] != DIDS["local"].lstrip("+") or \
-            rec["transport"] != "t38" or rec["direction"] != "rx":
+            rec["transport"] != transport or rec["direction"] != "rx":
         raise TestFailure("record names the wrong ends: %s" % rec)
     figures(f.t.name, res[0], n)
     f.t.daemon.stop()
@@ -675,6 +676,88 @@ def case_tx_send(f):
         raise TestFailure("inkless send --wait printed no 12-page success: %s" % r.stdout)
     figures("tx_send", res[0], n)
     f.t.daemon.stop()
+
+
+# ---- fax over G.711 ----
+
+
+class SecondDaemon:
+    """Another inklessd on its own ports and var dir, whose trunk "local" dials the daemon
+    under test: both ends of a call are then our own server. Use as a context manager."""
+
+    def __init__(self, f, trunk_opts=None, overrides=None):
+        self.f = f
+        self.trunk_opts, self.overrides = trunk_opts or {}, overrides or {}
+        self.ports = self.daemon = None
+
+    def __enter__(self):
+        self.ports = harness.PortBlock()
+        self.tmp = os.path.join(self.f.t.tmp, "second")
+        os.makedirs(self.tmp)
+        cfg = harness.base_config(self.tmp, self.ports)
+        tr = trunk(reinvite="none")
+        tr.update({"proxy": "127.0.0.1:%d" % self.f.t.ports.sip, "caller_id": "15559990000"})
+        tr.update(self.trunk_opts)
+        harness.merge(cfg, {"media.speedup": SPEED, "trunks": [tr], "outbound.retry_base": 1,
+                            "outbound.retry_max": 2, "outbound.max_attempts": 1,
+                            "fax.ident": "15559990000"})
+        harness.merge(cfg, self.overrides)
+        self.config_path = os.path.join(self.tmp, "inkless.conf")
+        with open(self.config_path, "w") as fp:
+            fp.write(harness.config_text(cfg))
+        self.daemon = harness.Daemon(self.f.t.daemon_path, self.config_path,
+                                     os.path.join(self.tmp, "inklessd.log"))
+        self.daemon.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.daemon:
+            self.daemon.kill()
+            if exc_type is not None:
+                log("---- second daemon log ----\n" + self.daemon.text()[-8000:])
+        self.ports.close()
+        return False
+
+    def send(self, doc, to=DIDS["local"], timeout=200):
+        """`inkless send --wait` through this daemon; returns its printed JSON result."""
+        argv = [self.f.inkless, "-c", self.config_path, "send", "--to", to, "--trunk", "local",
+                "--wait", "--timeout", str(timeout), doc]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
+        if r.returncode != 0:
+            raise TestFailure("inkless send (second daemon) exited %d: %s%s" %
+                              (r.returncode, r.stdout, r.stderr))
+        return r.stdout
+
+
+def daemon_to_daemon(f, doc, codec, t38=False):
+    """The second daemon sends `doc` to the daemon under test with only `codec` enabled on
+    both, T.38 off on both trunks (or on, for the switch); every page checked."""
+    audio = {"pcmu": codec == "pcmu", "pcma": codec == "pcma"}
+    f.start_daemon(trunk_opts={"t38": t38}, overrides={"audio": audio})
+    with SecondDaemon(f, trunk_opts={"t38": t38}, overrides={"audio": audio}) as second:
+        out = second.send(doc)
+        if '"success": true' not in out:
+            raise TestFailure("the sending daemon reports no success: %s" % out)
+    rec = f.wait_records(1)[0]
+    if rec["status"] != "ok" or rec["transport"] != ("t38" if t38 else "g711"):
+        raise TestFailure("daemon's record: %s" % rec)
+    n = f.same_pages(doc, rec["file"], "received fax")
+    log("E2E %s: %d pages over %s, %s bit/s, ECM %s" % (f.t.name, n, codec, rec.get("bit_rate"),
+                                                        rec.get("ecm")))
+    f.t.daemon.stop()
+
+
+@case
+def case_g711_daemons_pcmu(f):
+    """Our server to our server over G.711 PCMU, no T.38 on either trunk: the 12-page ITU set
+    arrives with every page identical, recorded as transport g711."""
+    daemon_to_daemon(f, f.doc("itutests_fine_mh.tif"), "pcmu")
+
+
+@case
+def case_g711_daemons_pcma(f):
+    """The same over PCMA: 4 pages."""
+    daemon_to_daemon(f, small_doc(f, 4), "pcma")
 
 
 # ---- the outbound spool: retries, resume, limits, cancel, crashes ----

@@ -335,7 +335,7 @@ def case_reinvite_us(t):
 @case
 def case_reinvite_us_refused(t):
     """Trunk t38_reinvite = us: we refuse the daemon's T.38 re-INVITE with 488; it ACKs, then
-    either keeps the call on audio or (until fax over G.711, issue #6) hangs up cleanly."""
+    keeps the call on audio, where the fax carries on over G.711."""
     t.need_sipp()
     t.start_daemon({"trunks": [trunk(reinvite="us", delay_ms=200)]})
     since = t.daemon.mark()
