@@ -23,6 +23,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -450,6 +451,14 @@ chan_detach(struct media_worker *w, struct media_chan *c)
         fx38_terminate(c->fax); /* reports a partial result if phase E had not come */
         fx38_session_free(c->fax);
         c->fax = NULL;
+    }
+    if (c->audio) {
+        const struct fx38_jitter_stats *js = &c->audio->jitter.stats;
+        log_info("media worker %d: port %u: RTP in %" PRIu64 " (late %" PRIu64
+                 ", duplicate %" PRIu64 ", bad %" PRIu64 "), %" PRIu64 " samples filled, %" PRIu64
+                 " resyncs, drift -%" PRIu64 "/+%" PRIu64 " samples",
+                 w->index, c->local_port, js->received, js->late, js->duplicates, c->rx_bad,
+                 js->filled, js->resyncs, js->drift_dropped, js->drift_inserted);
     }
     stop_audio(c, true);
     if (c->fd >= 0) {

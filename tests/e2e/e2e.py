@@ -755,6 +755,27 @@ def case_g711_daemons_pcmu(f):
 
 
 @case
+def case_g711_t38_refused(f):
+    """The daemon under test answers on audio and re-INVITEs to T.38 (trunk t38_reinvite us);
+    the sending daemon's trunk has T.38 off, so it answers 488: the fax, already under way on
+    G.711, carries on there and arrives whole."""
+    doc = small_doc(f, 3)
+    f.start_daemon(trunk_opts={"t38_reinvite": "us", "t38_reinvite_delay_ms": 300})
+    since = f.t.daemon.mark()
+    with SecondDaemon(f, trunk_opts={"t38": False}) as second:
+        out = second.send(doc)
+        if '"success": true' not in out:
+            raise TestFailure("the sending daemon reports no success: %s" % out)
+    f.t.daemon.wait_log(r"T\.38 re-INVITE refused \(488\): the fax stays on G\.711", 5, since,
+                        "'refused (488)' line")
+    rec = f.wait_records(1)[0]
+    if rec["status"] != "ok" or rec["transport"] != "g711":
+        raise TestFailure("daemon's record: %s" % rec)
+    f.same_pages(doc, rec["file"], "received fax")
+    f.t.daemon.stop()
+
+
+@case
 def case_g711_daemons_pcma(f):
     """The same over PCMA: 4 pages."""
     daemon_to_daemon(f, small_doc(f, 4), "pcma")
