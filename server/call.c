@@ -540,7 +540,7 @@ originate(struct call_table *t, const struct call_attempt *a)
     struct ua_originate o = {
         .to_uri = uri,
         .from_user = call->did,
-        .offer = call->t38_enabled ? UA_MEDIA_T38 : UA_MEDIA_AUDIO,
+        .offer = call->t38_enabled && trunk->t38_in_invite ? UA_MEDIA_T38 : UA_MEDIA_AUDIO,
         .prefs = cfg->sdp,
         .local_addr = cfg->media_addr,
         .local_family = strchr(cfg->media_addr, ':') ? AF_INET6 : AF_INET,

@@ -849,6 +849,7 @@ static const struct opt trunk_opts[] = {
     O_ENUM(struct cfg_trunk, "t38_reinvite", t38_reinvite, reinvites),
     O_INT(struct cfg_trunk, "t38_reinvite_delay_ms", t38_reinvite_delay_ms, 0, 60000, NULL),
     O_BOOL(struct cfg_trunk, "t38", t38_enabled),
+    O_BOOL(struct cfg_trunk, "t38_in_invite", t38_in_invite),
     O_STR(struct cfg_trunk, "proxy", proxy, check_proxy, false),
     O_BOOL(struct cfg_trunk, "proxy_tcp", proxy_tcp),
     O_CUSTOM("caller_id", parse_caller_id, false),
@@ -984,6 +985,7 @@ set_trunk_defaults(struct cfg_trunk *trunk)
         .t38_reinvite = CFG_REINVITE_EITHER,
         .t38_reinvite_delay_ms = 1000,
         .t38_enabled = true,
+        .t38_in_invite = true,
     };
 }
 

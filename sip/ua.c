@@ -19,10 +19,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 struct ua_watch;
 #define SU_ROOT_MAGIC_T struct ua
@@ -555,8 +558,15 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
     char from[160], call_id[96], sdp[UA_SDP_BUF];
     unsigned char rnd[8];
 
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        rnd[i] = (unsigned char)rand();
+    /* Globally unique (RFC 3261 §8.1.1.4): unseeded rand() gave every process, and every
+     * run, the same Call-IDs. */
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+        struct timespec ts;
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x =
+            ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+        memcpy(rnd, &x, sizeof(rnd));
+    }
     snprintf(call_id, sizeof(call_id), "%02x%02x%02x%02x%02x%02x%02x%02x-%llu@inkless", rnd[0],
              rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
              (unsigned long long)++ua->sess_seq);

@@ -775,6 +775,39 @@ def case_g711_t38_refused(f):
     f.t.daemon.stop()
 
 
+def switch_to_t38(f, ours, theirs):
+    """A call that starts on audio (the sender's trunk: t38_in_invite false) and is moved to
+    T.38 1.5 s later (15 s of media time: CED, DIS and training have gone on G.711) by the
+    re-INVITE of whichever end has t38_reinvite "us"; the fax then runs on T.38."""
+    doc = small_doc(f, 3)
+    f.start_daemon(trunk_opts={"t38_reinvite": ours, "t38_reinvite_delay_ms": 1500})
+    since = f.t.daemon.mark()
+    with SecondDaemon(f, trunk_opts={"t38_in_invite": False, "t38_reinvite": theirs,
+                                     "t38_reinvite_delay_ms": 1500}) as second:
+        out = second.send(doc)
+        if '"success": true' not in out:
+            raise TestFailure("the sending daemon reports no success: %s" % out)
+    f.t.daemon.wait_log(r"answering with audio", 5, since, "'answering with audio' line")
+    f.t.daemon.wait_log(r"switched (media )?audio -> t38", 5, since, "'switched' line")
+    rec = f.wait_records(1)[0]
+    if rec["status"] != "ok" or rec["transport"] != "t38":
+        raise TestFailure("daemon's record: %s" % rec)
+    f.same_pages(doc, rec["file"], "received fax")
+    f.t.daemon.stop()
+
+
+@case
+def case_g711_switch_us(f):
+    """Audio call, then the receiving daemon's T.38 re-INVITE mid-call: fax over T.38."""
+    switch_to_t38(f, "us", "them")
+
+
+@case
+def case_g711_switch_peer(f):
+    """Audio call, then the sending daemon's T.38 re-INVITE mid-call: fax over T.38."""
+    switch_to_t38(f, "them", "us")
+
+
 @case
 def case_g711_daemons_pcma(f):
     """The same over PCMA: 4 pages."""
