@@ -81,7 +81,8 @@ struct media_worker {
     uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME];
     uint8_t audiobuf[MAX_TICK_SAMPLES]; /* one tick's audio out of a jitter buffer */
     /* Counters, written by the worker only. */
-    _Atomic uint64_t ticks, late_ticks, max_late_ns;
+    _Atomic uint64_t ticks, late_ticks, max_late_ns, work_ns, max_work_ns;
+    _Atomic uint64_t late_hist[MEDIA_LATE_BUCKETS];
     atomic_int nchans;
 };
 
@@ -531,12 +532,14 @@ on_tick(void *data, int fd, uint32_t events)
     uint64_t period = (uint64_t)w->opts->tick_ms * 1000000ull / (uint64_t)w->opts->speedup;
     w->last_tick_ns = now;
     atomic_fetch_add(&w->ticks, 1);
-    if (elapsed > 2 * period) {
-        uint64_t late = elapsed - period;
+    uint64_t late = elapsed > period ? elapsed - period : 0;
+    uint64_t bucket = late / MEDIA_LATE_STEP_NS;
+    atomic_fetch_add(&w->late_hist[bucket < MEDIA_LATE_BUCKETS ? bucket : MEDIA_LATE_BUCKETS - 1],
+                     1);
+    if (late > atomic_load(&w->max_late_ns))
+        atomic_store(&w->max_late_ns, late);
+    if (elapsed > 2 * period)
         atomic_fetch_add(&w->late_ticks, 1);
-        if (late > atomic_load(&w->max_late_ns))
-            atomic_store(&w->max_late_ns, late);
-    }
     /* Samples that really elapsed (STYLE §2.6), times the test-only speedup, carrying the
      * remainder so no sample is lost between ticks. */
     uint64_t sample_ns = elapsed * (uint64_t)w->opts->speedup * SAMPLE_RATE + w->sample_rem;
@@ -564,6 +567,10 @@ on_tick(void *data, int fd, uint32_t events)
             report_done(w, c, NULL, -ETIMEDOUT); /* never got usable media */
         }
     }
+    uint64_t work = loop_update_now(w->loop) - now;
+    atomic_fetch_add(&w->work_ns, work);
+    if (work > atomic_load(&w->max_work_ns))
+        atomic_store(&w->max_work_ns, work);
 }
 
 /* ---- commands ---- */
@@ -757,6 +764,18 @@ media_get_stats(const struct media_pool *pool, int w, struct media_stats *ret)
         .ticks = atomic_load(&mw->ticks),
         .late_ticks = atomic_load(&mw->late_ticks),
         .max_late_ns = atomic_load(&mw->max_late_ns),
+        .work_ns = atomic_load(&mw->work_ns),
+        .max_work_ns = atomic_load(&mw->max_work_ns),
         .channels = atomic_load(&mw->nchans),
     };
+    uint64_t total = 0, seen = 0;
+    for (int i = 0; i < MEDIA_LATE_BUCKETS; i++)
+        total += atomic_load(&mw->late_hist[i]);
+    for (int i = 0; i < MEDIA_LATE_BUCKETS && total > 0; i++) {
+        seen += atomic_load(&mw->late_hist[i]);
+        if (seen * 100 >= total * 99) {
+            ret->p99_late_ns = (uint64_t)(i + 1) * MEDIA_LATE_STEP_NS;
+            break;
+        }
+    }
 }

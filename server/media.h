@@ -87,10 +87,18 @@ struct media_options {
     int jitter_delay_ms; /* G.711 playout delay (audio.jitter_delay) */
 };
 
+/* Tick lateness (how much later than its period a tick started) is kept as a histogram of
+ * MEDIA_LATE_STEP_NS buckets, the last one open-ended. */
+#define MEDIA_LATE_BUCKETS 201
+#define MEDIA_LATE_STEP_NS 100000ull /* 0.1 ms: buckets cover 0..20 ms */
+
 struct media_stats {
     uint64_t ticks;
     uint64_t late_ticks; /* ticks that started more than one tick period late */
     uint64_t max_late_ns;
+    uint64_t p99_late_ns; /* from the histogram: the bucket's upper edge */
+    uint64_t work_ns;     /* time spent inside ticks (the channels' fax engines), in all */
+    uint64_t max_work_ns; /* the dearest tick */
     int channels;
 };
 

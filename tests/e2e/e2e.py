@@ -744,6 +744,14 @@ def daemon_to_daemon(f, doc, codec, t38=False):
     n = f.same_pages(doc, rec["file"], "received fax")
     log("E2E %s: %d pages over %s, %s bit/s, ECM %s" % (f.t.name, n, codec, rec.get("bit_rate"),
                                                         rec.get("ecm")))
+    # SIGUSR1: the media workers' figures in the log, ticks counted while the fax ran.
+    since = f.t.daemon.mark()
+    f.t.daemon.signal(signal.SIGUSR1)
+    m = f.t.daemon.wait_log(r"stats: media worker 0: 0 channel\(s\), (\d+) ticks, \d+ late, "
+                            r"lateness p99 [\d.]+ ms max [\d.]+ ms, tick work [\d.]+ s", 5, since,
+                            "SIGUSR1 stats line")
+    if int(m.group(1)) < 1000:
+        raise TestFailure("stats count %s ticks for a whole fax" % m.group(1))
     f.t.daemon.stop()
 
 
