@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -237,6 +238,25 @@ reload(struct daemon *d)
     }
 }
 
+/* Every channel holds a media socket: raise the soft limit on open files to the hard one (a
+ * service manager's soft default is often 1024), and warn if even that is too few. */
+static void
+check_fd_limit(int max_channels)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t need = (rlim_t)max_channels + 256; /* SIP, storage, the loops */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        log_warning("open file limit %llu is below the %llu that %d channels need: raise "
+                    "LimitNOFILE (or ulimit -n)",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)need, max_channels);
+}
+
 /* One "stats:" line per media worker: cumulative since start (rates are the reader's). */
 static void
 log_media_stats(const struct daemon *d)
@@ -358,6 +378,7 @@ main(int argc, char **argv)
 
     log_setup(d.debug ? LOG_DEBUG : d.cfg->log_level, d.cfg->log_target == CFG_LOG_SYSLOG,
               "inklessd");
+    check_fd_limit(d.cfg->max_channels);
     int r = make_dirs(d.cfg->var_dir);
     if (r < 0) {
         fprintf(stderr, "inklessd: cannot create var dir %s: %s\n", d.cfg->var_dir, strerror(-r));
