@@ -137,6 +137,7 @@ static void *
 sip_thread_main(void *arg)
 {
     struct daemon *d = arg;
+    (void)pthread_setname_np(pthread_self(), "sip");
     const struct cfg *cfg = d->cfg;
     struct ua_options opts = {
         .listen_addr = cfg->sip_listen,

@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -611,6 +612,9 @@ static void *
 worker_main(void *arg)
 {
     struct media_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "media%d", w->index);
+    (void)pthread_setname_np(pthread_self(), name); /* top -H, bench/capacity */
     current_worker = w;
     w->last_tick_ns = loop_update_now(w->loop);
     int r = loop_run(w->loop);

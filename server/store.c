@@ -499,6 +499,7 @@ static void *
 store_main(void *arg)
 {
     struct store *st = arg;
+    (void)pthread_setname_np(pthread_self(), "store");
     /* Tmp files of puts a crash interrupted: only this thread writes the archive, and it has
      * not started yet. Then the faxes left from before a restart (listed by store_start),
      * before any new one ends. */
