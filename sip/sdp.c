@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SDP offer/answer for fax calls: a bounded, allocation-free SDP parser (RFC 4566), the
- * RFC 3264 choice of one audio (PCMU/PCMA) or T.38 (udptl, T.38 Annex D) stream, and the
- * writer for our own offers and answers.
+ * RFC 3264 choice of one audio (PCMU/PCMA, plain or SRTP keyed by RFC 4568 a=crypto) or T.38
+ * (udptl, T.38 Annex D) stream, and the writer for our own offers and answers.
  *
  * DESIGN: the body is hostile and not NUL-terminated. It is walked line by line with explicit
  * lengths (struct tok); every value is copied into a fixed-size field, truncated if need be,
@@ -522,6 +522,139 @@ parse_t38_attr(struct ua_t38_params *t38, struct tok name, bool has_value, struc
     }
 }
 
+/* RFC 4568 §6.1: key||salt in base64 of exactly the suite's length, 30 octets for both of
+ * ours: 40 characters, never padded. */
+static bool
+srtp_key_is_valid(struct tok key)
+{
+    if (key.n != UA_SRTP_KEY_B64_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < key.n; i++) {
+        char c = key.p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum ua_srtp_suite
+srtp_suite_from_name(struct tok name)
+{
+    if (tok_eq(name, "AES_CM_128_HMAC_SHA1_80")) {
+        return UA_SRTP_AES_CM_128_HMAC_SHA1_80;
+    }
+    if (tok_eq(name, "AES_CM_128_HMAC_SHA1_32")) {
+        return UA_SRTP_AES_CM_128_HMAC_SHA1_32;
+    }
+    return UA_SRTP_SUITE_NONE;
+}
+
+/* lifetime = ["2^"] 1*DIGIT (RFC 4568 §9.1), in packets; SRTP allows at most 2^48 (RFC 3711
+ * §9.2). Only checked for syntax: a fax call sends far fewer packets than any sane one. */
+static bool
+srtp_lifetime_is_valid(struct tok t)
+{
+    uint64_t v;
+
+    if (tok_has_prefix(t, "2^")) {
+        t.p += 2;
+        t.n -= 2;
+        return tok_to_u64(t, 48, &v) && v > 0;
+    }
+    return tok_to_u64(t, UINT64_MAX, &v) && v > 0;
+}
+
+/* Session parameters (RFC 4568 §6.3) we may ignore: the window size hint (we keep 128,
+ * above the RFC 3711 minimum of 64), the SRTCP ones (we do no SRTCP), and the defaults
+ * KDR=0 (no key derivation rate) and FEC_ORDER=FEC_SRTP. Any other parameter changes how
+ * packets are protected (UNENCRYPTED_SRTP, UNAUTHENTICATED_SRTP, KDR=n, FEC_KEY, …) or is
+ * unknown, and §6.3 says the line is then unusable. */
+static bool
+srtp_session_param_is_harmless(struct tok t)
+{
+    struct tok name, value;
+    uint64_t v;
+
+    (void)tok_split(t, '=', &name, &value);
+    if (tok_eq(name, "WSH")) {
+        return tok_to_u64(value, UINT32_MAX, &v) && v >= 64;
+    }
+    if (tok_eq(name, "KDR")) {
+        return tok_eq(value, "0");
+    }
+    if (tok_eq(name, "FEC_ORDER")) {
+        return tok_eq(value, "FEC_SRTP");
+    }
+    return tok_eq(t, "UNENCRYPTED_SRTCP") || tok_eq(t, "UNAUTHENTICATED_SRTCP");
+}
+
+/* a=crypto:<tag> <crypto-suite> <key-params> *(WSP <session-param>) (RFC 4568 §9.1), with
+ * key-params = "inline:" <key||salt> ["|" <lifetime>] ["|" <MKI>:<length>] [";" more keys].
+ * Kept only if we can key it exactly as written; skipped (as if absent) are:
+ *   - a malformed line: bad tag, missing parts, key not 40 base64 characters, bad lifetime,
+ *     parts after the MKI;
+ *   - a suite we do not do (AES_256_CM_…, F8, AEAD…): the peer may offer it alongside ours;
+ *   - an MKI or several keys (";"): the sender would then tag packets with an MKI;
+ *   - a session parameter we cannot honour (see above);
+ *   - a tag already seen on this m= line (tags identify lines in the answer, §6.1);
+ *   - lines beyond UA_SDP_MAX_CRYPTO. */
+static void
+parse_crypto(struct ua_sdp_media *m, struct tok val)
+{
+    struct tok tag_tok, suite_tok, params, method, info, key, rest, part, param;
+    struct ua_sdp_crypto c = {0};
+    uint64_t tag;
+    bool has_lifetime = false;
+
+    if (!tok_next(&val, &tag_tok) || !tok_next(&val, &suite_tok) || !tok_next(&val, &params)) {
+        return;
+    }
+    if (tag_tok.n > 9 || !tok_to_u64(tag_tok, 999999999, &tag)) {
+        return;
+    }
+    c.tag = (uint32_t)tag;
+    c.suite = srtp_suite_from_name(suite_tok);
+    if (c.suite == UA_SRTP_SUITE_NONE || memchr(params.p, ';', params.n)) {
+        return;
+    }
+    if (!tok_split(params, ':', &method, &info) || !tok_eq(method, "inline")) {
+        return;
+    }
+    bool has_more = tok_split(info, '|', &key, &rest);
+    if (!srtp_key_is_valid(key)) {
+        return;
+    }
+    while (has_more) {
+        has_more = tok_split(rest, '|', &part, &rest);
+        if (memchr(part.p, ':', part.n)) {
+            /* "<MKI>:<length>": unsupported, and RFC 4568 puts nothing after it. */
+            return;
+        }
+        if (has_lifetime || !srtp_lifetime_is_valid(part)) {
+            return;
+        }
+        has_lifetime = true;
+    }
+    while (tok_next(&val, &param)) {
+        if (!srtp_session_param_is_harmless(param)) {
+            return;
+        }
+    }
+    for (int i = 0; i < m->ncrypto; i++) {
+        if (m->crypto[i].tag == c.tag) {
+            return;
+        }
+    }
+    if (m->ncrypto >= UA_SDP_MAX_CRYPTO) {
+        return;
+    }
+    tok_copy(key, c.key, sizeof(c.key));
+    m->crypto[m->ncrypto++] = c;
+}
+
 static bool
 parse_dir(struct tok name, enum ua_media_dir *ret_dir)
 {
@@ -563,7 +696,9 @@ parse_attr(struct parser *ps, struct tok val)
             m->ptime = v;
         }
     } else if (tok_eq(name, "crypto")) {
+        /* RFC 4568 §9.1: media level only, so the session-level case above drops it. */
         m->has_crypto = true;
+        parse_crypto(m, value);
     } else if (m->kind == UA_MEDIA_T38) {
         parse_t38_attr(&m->t38, name, has_value, value);
     }
@@ -670,12 +805,30 @@ media_is_live(const struct ua_sdp_media *m)
     return m->port != 0 && (m->family == AF_INET || m->family == AF_INET6);
 }
 
-/* RTP/SAVP(F) needs SDES keys we cannot give yet, so only plain RTP profiles are usable. */
+/* Plain RTP profiles. RTP/AVP with a=crypto lines ("best effort SRTP", never standardised)
+ * counts as plain: the profile, not the attribute, says whether packets are protected. */
 static bool
 proto_is_plain_rtp(const char *proto)
 {
     struct tok t = {.p = proto, .n = strlen(proto)};
     return tok_eq(t, "RTP/AVP") || tok_eq(t, "RTP/AVPF");
+}
+
+/* RTP/SAVP (RFC 3711 §12) and RTP/SAVPF (RFC 5124), keyed by a=crypto (RFC 4568). */
+static bool
+proto_is_srtp(const char *proto)
+{
+    struct tok t = {.p = proto, .n = strlen(proto)};
+    return tok_eq(t, "RTP/SAVP") || tok_eq(t, "RTP/SAVPF");
+}
+
+/* The a=crypto line we answer (RFC 4568 §7.1.1: the answerer picks one of the offered lines).
+ * Only usable lines were kept, in the offer's order, so the first is the offerer's first
+ * choice among those we support. NULL if none. */
+static const struct ua_sdp_crypto *
+pick_crypto(const struct ua_sdp_media *m)
+{
+    return m->ncrypto > 0 ? &m->crypto[0] : NULL;
 }
 
 /* Our codec preference, not the offer's order: PCMU first, then PCMA. */
@@ -765,10 +918,12 @@ t38_agree(const struct ua_t38_params *far, const struct ua_t38_params *ours,
     ret_t38->vendor_info[sizeof(ret_t38->vendor_info) - 1] = '\0';
 }
 
-/* Fill *ret_media for stream `index` of `sdp` (already known to be live and usable). */
+/* Fill *ret_media for stream `index` of `sdp` (already known to be live and usable);
+ * `crypto` is the far end's a=crypto line for SRTP, NULL for plain RTP and T.38. */
 static void
 describe_stream(const struct ua_sdp *sdp, int index, int payload_type,
-                const struct ua_sdp_prefs *prefs, struct ua_media_desc *ret_media)
+                const struct ua_sdp_crypto *crypto, const struct ua_sdp_prefs *prefs,
+                struct ua_media_desc *ret_media)
 {
     const struct ua_sdp_media *m = &sdp->media[index];
 
@@ -789,6 +944,12 @@ describe_stream(const struct ua_sdp *sdp, int index, int payload_type,
         if (m->telephone_event_pt != payload_type) {
             ret_media->telephone_event_pt = m->telephone_event_pt;
         }
+        if (crypto) {
+            ret_media->srtp_suite = crypto->suite;
+            ret_media->srtp_tag = crypto->tag;
+            memcpy(ret_media->srtp_key, crypto->key, sizeof(ret_media->srtp_key));
+            ret_media->srtp_key[sizeof(ret_media->srtp_key) - 1] = '\0';
+        }
     } else {
         t38_agree(&m->t38, &prefs->t38, &ret_media->t38);
         ret_media->local_max_buffer = prefs->t38.max_buffer;
@@ -806,37 +967,78 @@ int
 ua_sdp_negotiate(const struct ua_sdp *offer, const struct ua_sdp_prefs *prefs,
                  struct ua_media_desc *ret_media)
 {
-    int t38_index = -1, audio_index = -1, audio_pt = -1;
+    int t38_index = -1, plain_index = -1, plain_pt = -1, srtp_index = -1, srtp_pt = -1;
+    const struct ua_sdp_crypto *srtp_crypto = NULL;
     int n = media_count(offer);
+    /* REQUIRED means no cleartext media at all: T.38 over UDPTL has no standard encryption
+     * (RFC 4568 keys RTP/SAVP only), so it is refused like plain RTP. */
+    bool may_t38 = prefs->t38_enabled && prefs->srtp != UA_SRTP_REQUIRED;
+    bool may_plain = prefs->srtp != UA_SRTP_REQUIRED;
+    bool may_srtp = prefs->srtp != UA_SRTP_OFF;
 
     *ret_media = (struct ua_media_desc){.kind = UA_MEDIA_NONE, .index = -1};
     /* The first usable stream of each kind; a stream on hold (sendonly, recvonly, inactive)
      * is still a stream: the direction travels in ret_media->dir. */
     for (int i = 0; i < n; i++) {
         const struct ua_sdp_media *m = &offer->media[i];
+        int pt;
+
         if (!media_is_live(m)) {
             continue;
         }
-        if (m->kind == UA_MEDIA_T38 && prefs->t38_enabled && t38_index < 0) {
-            t38_index = i;
-        } else if (m->kind == UA_MEDIA_AUDIO && audio_index < 0 && proto_is_plain_rtp(m->proto)) {
-            int pt = pick_payload_type(m, prefs);
-            if (pt >= 0) {
-                audio_index = i;
-                audio_pt = pt;
+        if (m->kind == UA_MEDIA_T38) {
+            if (may_t38 && t38_index < 0) {
+                t38_index = i;
             }
+            continue;
+        }
+        if (m->kind != UA_MEDIA_AUDIO || (pt = pick_payload_type(m, prefs)) < 0) {
+            continue;
+        }
+        if (proto_is_plain_rtp(m->proto) && may_plain && plain_index < 0) {
+            plain_index = i;
+            plain_pt = pt;
+        } else if (proto_is_srtp(m->proto) && may_srtp && srtp_index < 0 && pick_crypto(m)) {
+            srtp_index = i;
+            srtp_pt = pt;
+            srtp_crypto = pick_crypto(m);
         }
     }
     /* Both kinds offered at once (a fax-aware gateway): prefs decide, not the offer order. */
-    if (t38_index >= 0 && (prefs->prefer_t38 || audio_index < 0)) {
-        describe_stream(offer, t38_index, -1, prefs, ret_media);
+    if (t38_index >= 0 && (prefs->prefer_t38 || (srtp_index < 0 && plain_index < 0))) {
+        describe_stream(offer, t38_index, -1, NULL, prefs, ret_media);
         return 0;
     }
-    if (audio_index >= 0) {
-        describe_stream(offer, audio_index, audio_pt, prefs, ret_media);
+    /* An offer with an SRTP and a plain audio stream (RFC 5939-less "best effort" gateways
+     * send two m= lines): the protected one. */
+    if (srtp_index >= 0) {
+        describe_stream(offer, srtp_index, srtp_pt, srtp_crypto, prefs, ret_media);
+        return 0;
+    }
+    if (plain_index >= 0) {
+        describe_stream(offer, plain_index, plain_pt, NULL, prefs, ret_media);
         return 0;
     }
     return -ENOMEDIUM;
+}
+
+/* The a=crypto line of an answer to our SRTP offer: it must name one of the lines we
+ * offered, tag and suite (RFC 4568 §7.1.3, §7.5: otherwise the answer is unusable). Our offer
+ * is fixed by prefs, so its tags are known constants. */
+static const struct ua_sdp_crypto *
+answered_crypto(const struct ua_sdp_media *m)
+{
+    /* §7.1.2: the answer has exactly one line; an extra one is tolerated, the first counts. */
+    const struct ua_sdp_crypto *c = pick_crypto(m);
+
+    if (!c) {
+        return NULL;
+    }
+    if ((c->tag == UA_SRTP_OFFER_TAG_80 && c->suite == UA_SRTP_AES_CM_128_HMAC_SHA1_80) ||
+        (c->tag == UA_SRTP_OFFER_TAG_32 && c->suite == UA_SRTP_AES_CM_128_HMAC_SHA1_32)) {
+        return c;
+    }
+    return NULL;
 }
 
 int
@@ -849,22 +1051,38 @@ ua_sdp_accept_answer(const struct ua_sdp *answer, enum ua_media_kind kind,
     if (kind != UA_MEDIA_AUDIO && kind != UA_MEDIA_T38) {
         return -EINVAL;
     }
+    /* We never offer T.38 under REQUIRED (ua_sdp_write_offer refuses), so never accept it. */
+    if (kind == UA_MEDIA_T38 && prefs->srtp == UA_SRTP_REQUIRED) {
+        return -ENOMEDIUM;
+    }
     /* RFC 3264 §6: the answer has our one m= line, port 0 if refused. Looking for the kind
      * rather than at index 0 also copes with answers that reorder or add lines. */
     for (int i = 0; i < n; i++) {
         const struct ua_sdp_media *m = &answer->media[i];
+        const struct ua_sdp_crypto *crypto = NULL;
         int pt = -1;
 
         if (m->kind != kind || !media_is_live(m)) {
             continue;
         }
         if (kind == UA_MEDIA_AUDIO) {
-            pt = proto_is_plain_rtp(m->proto) ? pick_payload_type(m, prefs) : -1;
+            /* SRTP only if we offered it. A plain answer to our RTP/SAVP offer breaks RFC 3264
+             * §6.1 (same transport), but it is how a peer without SRTP says so; OPTIONAL takes
+             * it, REQUIRED does not. */
+            if (proto_is_srtp(m->proto)) {
+                crypto = prefs->srtp != UA_SRTP_OFF ? answered_crypto(m) : NULL;
+                if (!crypto) {
+                    continue;
+                }
+            } else if (!proto_is_plain_rtp(m->proto) || prefs->srtp == UA_SRTP_REQUIRED) {
+                continue;
+            }
+            pt = pick_payload_type(m, prefs);
             if (pt < 0) {
                 continue;
             }
         }
-        describe_stream(answer, i, pt, prefs, ret_media);
+        describe_stream(answer, i, pt, crypto, prefs, ret_media);
         /* We offered no telephone-event, so an answer cannot have agreed to one. */
         ret_media->telephone_event_pt = -1;
         return 0;
@@ -913,6 +1131,31 @@ writer_finish(struct writer *w)
         return -ENOSPC;
     }
     return (int)w->len;
+}
+
+static const char *
+srtp_suite_name(enum ua_srtp_suite suite)
+{
+    switch (suite) {
+    case UA_SRTP_AES_CM_128_HMAC_SHA1_80:
+        return "AES_CM_128_HMAC_SHA1_80";
+    case UA_SRTP_AES_CM_128_HMAC_SHA1_32:
+        return "AES_CM_128_HMAC_SHA1_32";
+    default:
+        return NULL;
+    }
+}
+
+/* Our key goes verbatim into the SDP: it must be a key, not a line break. */
+static bool
+local_key_is_valid(const struct ua_sdp_local *local)
+{
+    if (!local->srtp_key) {
+        return false;
+    }
+    const char *end = memchr(local->srtp_key, '\0', UA_SRTP_KEY_B64_LEN + 1);
+    return end && srtp_key_is_valid(
+                      (struct tok){.p = local->srtp_key, .n = (size_t)(end - local->srtp_key)});
 }
 
 /* Our address must be a literal of the stated family: it goes verbatim into o= and c=. */
@@ -1059,6 +1302,16 @@ ua_sdp_write_answer(const struct ua_sdp *offer, const struct ua_media_desc *chos
     if (chosen->kind == UA_MEDIA_NONE || cm->kind != chosen->kind) {
         return -EINVAL;
     }
+    /* SRTP exactly when the offer's profile is SRTP (negotiate never chooses otherwise), with
+     * a suite we know, their tag, and our key. */
+    bool is_srtp = chosen->srtp_suite != UA_SRTP_SUITE_NONE;
+    if (chosen->kind == UA_MEDIA_AUDIO && is_srtp != proto_is_srtp(cm->proto)) {
+        return -EINVAL;
+    }
+    if (is_srtp && (chosen->kind != UA_MEDIA_AUDIO || !srtp_suite_name(chosen->srtp_suite) ||
+                    chosen->srtp_tag > 999999999 || !local_key_is_valid(local))) {
+        return -EINVAL;
+    }
     codec = NULL;
     if (chosen->kind == UA_MEDIA_AUDIO) {
         if (chosen->payload_type >= 0 && chosen->payload_type == cm->pcmu_pt) {
@@ -1098,6 +1351,11 @@ ua_sdp_write_answer(const struct ua_sdp *offer, const struct ua_media_desc *chos
             }
             writer_printf(&w, "a=ptime:%d\r\n", pick_ptime(chosen->ptime));
             writer_printf(&w, "a=%s\r\n", dir_name(dir_answer(chosen->dir)));
+            if (is_srtp) {
+                /* RFC 4568 §7.1.2: the offer's tag and suite, our own key. */
+                writer_printf(&w, "a=crypto:%" PRIu32 " %s inline:%s\r\n", chosen->srtp_tag,
+                              srtp_suite_name(chosen->srtp_suite), local->srtp_key);
+            }
         } else {
             writer_printf(&w, "m=image %u udptl t38\r\n", (unsigned)local->port);
             write_t38_attrs(&w, &chosen->t38, chosen->local_max_buffer, chosen->local_max_datagram,
@@ -1120,12 +1378,17 @@ ua_sdp_write_offer(enum ua_media_kind kind, const struct ua_sdp_prefs *prefs,
         return -EINVAL;
     }
     if (kind == UA_MEDIA_AUDIO) {
+        bool is_srtp = prefs->srtp != UA_SRTP_OFF;
         if (!prefs->pcmu && !prefs->pcma) {
             return -EINVAL;
         }
+        if (is_srtp && !local_key_is_valid(local)) {
+            return -EINVAL;
+        }
         write_session(&w, local);
-        writer_printf(&w, "m=audio %u RTP/AVP%s%s\r\n", (unsigned)local->port,
-                      prefs->pcmu ? " 0" : "", prefs->pcma ? " 8" : "");
+        writer_printf(&w, "m=audio %u %s%s%s\r\n", (unsigned)local->port,
+                      is_srtp ? "RTP/SAVP" : "RTP/AVP", prefs->pcmu ? " 0" : "",
+                      prefs->pcma ? " 8" : "");
         if (prefs->pcmu) {
             writer_printf(&w, "a=rtpmap:0 PCMU/8000\r\n");
         }
@@ -1133,8 +1396,18 @@ ua_sdp_write_offer(enum ua_media_kind kind, const struct ua_sdp_prefs *prefs,
             writer_printf(&w, "a=rtpmap:8 PCMA/8000\r\n");
         }
         writer_printf(&w, "a=ptime:20\r\na=sendrecv\r\n");
+        if (is_srtp) {
+            /* RFC 4568 §7.1.1: one line per suite, most preferred first. The same key in
+             * both is safe: the answer selects one line, and only that one is ever used. */
+            writer_printf(&w,
+                          "a=crypto:%d AES_CM_128_HMAC_SHA1_80 inline:%s\r\n"
+                          "a=crypto:%d AES_CM_128_HMAC_SHA1_32 inline:%s\r\n",
+                          UA_SRTP_OFFER_TAG_80, local->srtp_key, UA_SRTP_OFFER_TAG_32,
+                          local->srtp_key);
+        }
     } else if (kind == UA_MEDIA_T38) {
-        if (!prefs->t38_enabled) {
+        /* No cleartext media under REQUIRED, see ua_sdp_negotiate(). */
+        if (!prefs->t38_enabled || prefs->srtp == UA_SRTP_REQUIRED) {
             return -EINVAL;
         }
         write_session(&w, local);
@@ -1157,4 +1430,11 @@ ua_media_kind_name(enum ua_media_kind kind)
     default:
         return "none";
     }
+}
+
+const char *
+ua_srtp_suite_name(enum ua_srtp_suite suite)
+{
+    const char *name = srtp_suite_name(suite);
+    return name ? name : "none";
 }

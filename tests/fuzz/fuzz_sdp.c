@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target for sip/sdp.c: parse hostile bytes as an offer and as an answer, negotiate
- * under several preference sets, write the answer (at full size and into a short buffer), and
- * check that whatever we write parses back to the same streams. Any failed property aborts. */
+ * under several preference sets (SRTP off, optional and required among them), write the
+ * answer (at full size and into a short buffer), and check that whatever we write parses back
+ * to the same streams, with our one a=crypto line when SRTP was chosen. Any failed property
+ * aborts. Seeds worth giving it: offers with RTP/SAVP and a=crypto lines (see
+ * tests/unit/test_sip_sdp_srtp.c). */
 #include "sdp.h"
 
 #include <errno.h>
@@ -11,6 +14,8 @@
 #include <sys/socket.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define OUR_KEY "b3VyIGtleSBvdXIga2V5IG91ciBrZXkgb3VyIGtl"
 
 static void
 check(int cond)
@@ -24,6 +29,7 @@ static struct ua_sdp_prefs
 fuzz_prefs(unsigned variant)
 {
     return (struct ua_sdp_prefs){
+        .srtp = (enum ua_srtp_mode)(variant % 3),
         .t38_enabled = (variant & 1) == 0,
         .prefer_t38 = (variant & 2) == 0,
         .pcmu = (variant & 4) == 0,
@@ -61,6 +67,17 @@ check_answer(const struct ua_sdp *offer, const struct ua_media_desc *md, const c
         check(strcmp(back.media[i].media, offer->media[i].media) == 0 || i == md->index);
     }
     check(back.media[md->index].kind == md->kind);
+    if (md->srtp_suite != UA_SRTP_SUITE_NONE) {
+        /* Their tag and suite, our key; the tag is theirs, so accept_answer (which wants
+         * the tags of our own offers) does not apply. */
+        const struct ua_sdp_media *m = &back.media[md->index];
+        check(prefs->srtp != UA_SRTP_OFF && md->kind == UA_MEDIA_AUDIO);
+        check(m->ncrypto == 1 && m->crypto[0].tag == md->srtp_tag);
+        check(m->crypto[0].suite == md->srtp_suite);
+        check(strcmp(m->crypto[0].key, OUR_KEY) == 0);
+        return;
+    }
+    check(prefs->srtp != UA_SRTP_REQUIRED);
     check(ua_sdp_accept_answer(&back, md->kind, prefs, &again) == 0);
     check(again.index == md->index);
     if (md->kind == UA_MEDIA_AUDIO) {
@@ -81,6 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .port = 40000,
         .sess_id = 1,
         .sess_version = 2,
+        .srtp_key = OUR_KEY,
     };
     struct ua_sdp sdp;
     struct ua_media_desc md;
@@ -100,6 +118,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(m->nformats >= 0 && m->nformats <= UA_SDP_MAX_FORMATS);
         check(memchr(m->addr, '\0', sizeof(m->addr)) != NULL);
         check(memchr(m->t38.vendor_info, '\0', sizeof(m->t38.vendor_info)) != NULL);
+        check(m->ncrypto >= 0 && m->ncrypto <= UA_SDP_MAX_CRYPTO);
+        check(m->ncrypto == 0 || m->has_crypto);
+        for (int c = 0; c < m->ncrypto; c++) {
+            check(strlen(m->crypto[c].key) == UA_SRTP_KEY_B64_LEN);
+            check(m->crypto[c].tag <= 999999999);
+            check(m->crypto[c].suite == UA_SRTP_AES_CM_128_HMAC_SHA1_80 ||
+                  m->crypto[c].suite == UA_SRTP_AES_CM_128_HMAC_SHA1_32);
+        }
         check(m->port != 0 || m->family == 0 || m->addr[0] != '\0');
     }
 
@@ -111,6 +137,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r == 0) {
             check(md.index >= 0 && md.index < sdp.nmedia);
             check(md.kind == UA_MEDIA_AUDIO || prefs.t38_enabled);
+            check(md.kind == UA_MEDIA_AUDIO || prefs.srtp != UA_SRTP_REQUIRED);
+            check(md.srtp_suite == UA_SRTP_SUITE_NONE || prefs.srtp != UA_SRTP_OFF);
+            check(md.srtp_suite != UA_SRTP_SUITE_NONE || prefs.srtp != UA_SRTP_REQUIRED);
             check(md.t38.version >= 0 && md.t38.version <= 3);
             check(md.t38.ec <= prefs.t38.ec);
             r = ua_sdp_write_answer(&sdp, &md, &local, out, sizeof(out));

@@ -720,7 +720,7 @@ test_srtp_and_crypto(void)
     struct ua_sdp sdp;
     struct ua_media_desc md;
 
-    /* RTP/SAVP: recorded as audio, but we cannot key SRTP yet, so it is refused. */
+    /* RTP/SAVP: recorded as audio, refused with SRTP off (the default prefs). */
     CHECK_INT(parse_str(HDR "m=audio 6000 RTP/SAVP 0\r\n"
                             "a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
                             "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n",
