@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "srtp.h"
 #include "spool.h"
 #include "store.h"
 
@@ -118,6 +119,24 @@ source_to_in6(const struct sockaddr *sa, struct in6_addr *ret)
     return false;
 }
 
+/* A call's SDP preferences on `trunk`, and our SRTP key for it when the trunk may use
+ * SRTP (ret_key "" otherwise). SRTP required means no cleartext media: no T.38 either.
+ * Returns 0, or -errno if no key could be drawn. */
+static int
+call_prefs(const struct cfg *cfg, const struct cfg_trunk *trunk, struct ua_sdp_prefs *ret,
+           char *ret_key, size_t key_size)
+{
+    *ret = cfg->sdp;
+    ret->srtp = trunk->srtp;
+    if (!trunk->t38_enabled || trunk->srtp == UA_SRTP_REQUIRED)
+        ret->t38_enabled = false;
+    ret_key[0] = '\0';
+    if (trunk->srtp == UA_SRTP_OFF)
+        return 0;
+    /* One key serves both suites we offer (RFC 4568 §6.2: both use 30-octet keys). */
+    return fx38_srtp_key_generate(FX38_SRTP_AES_CM_128_HMAC_SHA1_80, ret_key, key_size);
+}
+
 static const struct cfg_number *
 find_did(const struct cfg_routes *routes, const struct cfg_trunk *trunk, const char *user,
          char *ret_digits, size_t size)
@@ -212,9 +231,12 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
         return;
     }
 
-    ret->prefs = cfg->sdp;
-    if (!trunk->t38_enabled)
-        ret->prefs.t38_enabled = false;
+    char key[UA_SRTP_KEY_B64_LEN + 1];
+    if (call_prefs(cfg, trunk, &ret->prefs, key, sizeof(key)) < 0) {
+        log_error("call %s: cannot draw an SRTP key: 500", inv->call_id);
+        ret->status = 500;
+        return;
+    }
     if (inv->offer) {
         int r = ua_sdp_negotiate(inv->offer, &ret->prefs, &ret->media);
         if (r < 0) {
@@ -254,6 +276,7 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
         .ecm = -1,
         .is_waiting_answer = cfg->answer_delay_ms > 0,
     };
+    set_str(call->chan.srtp_key, sizeof(call->chan.srtp_key), key);
     call->is_answer_pending = call->chan.is_waiting_answer;
     if (rx_file_name(t, call, call->chan.file, sizeof(call->chan.file)) < 0) {
         log_error("call %s: spool path too long (server.var_dir): 500", inv->call_id);
@@ -282,6 +305,7 @@ on_invite(void *data, const struct ua_invite *inv, struct ua_decision *ret)
     /* t38_reinvite "us" and "none": the carrier may not switch the call (see etc/). */
     ret->refuse_t38_reoffer =
         trunk->t38_reinvite == CFG_REINVITE_US || trunk->t38_reinvite == CFG_REINVITE_NONE;
+    ret->srtp_key = call->chan.srtp_key;
     ret->auth_user = trunk->username;
     ret->auth_password = trunk->password;
     log_info("call %s: %s from '%s' via trunk %s (%s, %s): answering with %s on port %u",
@@ -508,8 +532,13 @@ originate(struct call_table *t, const struct call_attempt *a)
         .worker = call->slot % media_workers(t->media),
         .reinvite = trunk->t38_reinvite,
         .reinvite_delay_ms = trunk->t38_reinvite_delay_ms,
-        .t38_enabled = cfg->sdp.t38_enabled && trunk->t38_enabled,
     };
+    struct ua_sdp_prefs prefs;
+    if (call_prefs(cfg, trunk, &prefs, call->chan.srtp_key, sizeof(call->chan.srtp_key)) < 0) {
+        release_slot(t, call);
+        return fail_job(t, job, "cannot draw an SRTP key");
+    }
+    call->t38_enabled = prefs.t38_enabled;
     (void)clock_gettime(CLOCK_MONOTONIC, &call->started);
     call->started_wall = time(NULL);
     snprintf(call->job, sizeof(call->job), "%s", job->id);
@@ -518,6 +547,8 @@ originate(struct call_table *t, const struct call_attempt *a)
     snprintf(call->trunk, sizeof(call->trunk), "%s", trunk->name);
 
     uint16_t port = slot_port(t, call);
+    char key[UA_SRTP_KEY_B64_LEN + 1];
+    set_str(key, sizeof(key), call->chan.srtp_key);
     call->chan = (struct media_chan){
         .local_port = port,
         .direction = FX38_SEND,
@@ -528,6 +559,7 @@ originate(struct call_table *t, const struct call_attempt *a)
         .max_rate = a->max_rate,
     };
     set_str(call->chan.file, sizeof(call->chan.file), job->document);
+    set_str(call->chan.srtp_key, sizeof(call->chan.srtp_key), key);
     if (media_attach(t->media, call->worker, &call->chan) < 0) {
         release_slot(t, call);
         return fail_job(t, job, "media worker queue full");
@@ -541,16 +573,16 @@ originate(struct call_table *t, const struct call_attempt *a)
         .to_uri = uri,
         .from_user = call->did,
         .offer = call->t38_enabled && trunk->t38_in_invite ? UA_MEDIA_T38 : UA_MEDIA_AUDIO,
-        .prefs = cfg->sdp,
+        .prefs = prefs,
         .local_addr = cfg->media_addr,
         .local_family = strchr(cfg->media_addr, ':') ? AF_INET6 : AF_INET,
         .local_port = port,
         .refuse_t38_reoffer = trunk->t38_reinvite == CFG_REINVITE_NONE,
+        .srtp_key = call->chan.srtp_key,
         .auth_user = trunk->username,
         .auth_password = trunk->password,
         .ring_timeout_ms = cfg->out_ring_timeout_s * 1000,
     };
-    o.prefs.t38_enabled = call->t38_enabled;
     call->ua = ua_originate(t->ua, &o, call);
     if (!call->ua) {
         /* The channel is attached: detach it; the slot comes back with RELEASED. */

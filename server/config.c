@@ -644,6 +644,13 @@ static const struct opt_enum reinvites[] = {
     {NULL, 0},
 };
 
+static const struct opt_enum srtp_modes[] = {
+    {"off", UA_SRTP_OFF},
+    {"optional", UA_SRTP_OPTIONAL},
+    {"required", UA_SRTP_REQUIRED},
+    {NULL, 0},
+};
+
 static const struct opt_enum number_types[] = {
     {"local", CFG_NUMBER_LOCAL},
     {"tollfree", CFG_NUMBER_TOLLFREE},
@@ -850,6 +857,7 @@ static const struct opt trunk_opts[] = {
     O_INT(struct cfg_trunk, "t38_reinvite_delay_ms", t38_reinvite_delay_ms, 0, 60000, NULL),
     O_BOOL(struct cfg_trunk, "t38", t38_enabled),
     O_BOOL(struct cfg_trunk, "t38_in_invite", t38_in_invite),
+    O_ENUM(struct cfg_trunk, "srtp", srtp, srtp_modes),
     O_STR(struct cfg_trunk, "proxy", proxy, check_proxy, false),
     O_BOOL(struct cfg_trunk, "proxy_tcp", proxy_tcp),
     O_CUSTOM("caller_id", parse_caller_id, false),

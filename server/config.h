@@ -54,7 +54,8 @@ struct cfg_trunk {
     enum cfg_reinvite t38_reinvite; /* who switches an audio call to T.38, see below */
     int t38_reinvite_delay_ms;      /* our re-INVITE this long after the call is up */
     bool t38_enabled;               /* false: never offer/accept T.38 on this trunk */
-    bool t38_in_invite; /* outbound: the INVITE offers T.38 (else audio, then t38_reinvite) */
+    bool t38_in_invite;     /* outbound: the INVITE offers T.38 (else audio, then t38_reinvite) */
+    enum ua_srtp_mode srtp; /* G.711 media: plain RTP, SRTP when offered, or SRTP only */
     char proxy[UA_SDP_ADDR_LEN + 8]; /* outbound: carrier "host:port" ("[v6]:port"); "" = none */
     bool proxy_tcp;                  /* outbound over TCP instead of UDP */
     char caller_id[CFG_NUMBER_LEN];  /* outbound From number when a job gives none */

@@ -29,6 +29,7 @@
 #include "call.h"
 #include "config.h"
 #include "log.h"
+#include "srtp.h"
 #include "loop.h"
 #include "media.h"
 #include "mq.h"
@@ -390,6 +391,10 @@ main(int argc, char **argv)
      * (SPANDSP-NOTES pitfall 10). Signals go to the signalfd only: block them in every thread
      * by blocking them here before any thread starts. */
     tzset();
+    if (fx38_srtp_init() < 0) {
+        fprintf(stderr, "inklessd: cannot initialise libsrtp2\n");
+        return 1;
+    }
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

@@ -38,6 +38,7 @@
 #include "jitter.h"
 #include "log.h"
 #include "rtp.h"
+#include "srtp.h"
 
 #define SAMPLE_RATE 8000
 #define MAX_TICK_SAMPLES (8 * SAMPLE_RATE) /* after a stall, don't fire every timer at once */
@@ -46,12 +47,14 @@
 
 /* A channel's G.711 half, allocated when its audio session starts (a T.38 channel has
  * none): the fax modems, what we send (RTP stream, a packet being filled) and what we
- * received (the jitter buffer, ≈ 5 KiB). */
+ * received (the jitter buffer, ≈ 5 KiB); with SRTP, its keys' state. */
 struct media_audio {
     struct fx38_audio *fax;
-    int payload_type; /* 0 PCMU, 8 PCMA */
-    int event_pt;     /* RFC 4733 telephone-event, -1 if none */
-    int frame;        /* samples per packet we send (ptime) */
+    struct fx38_srtp *srtp;                /* NULL: plain RTP */
+    char far_key[UA_SRTP_KEY_B64_LEN + 1]; /* the far end's SRTP key in use, "" if none */
+    int payload_type;                      /* 0 PCMU, 8 PCMA */
+    int event_pt;                          /* RFC 4733 telephone-event, -1 if none */
+    int frame;                             /* samples per packet we send (ptime) */
     struct fx38_rtp_tx tx;
     size_t pending; /* samples waiting in out[] for a full packet */
     uint8_t out[MAX_FRAME];
@@ -79,7 +82,7 @@ struct media_worker {
     uint64_t sample_rem; /* sample-ns not yet turned into whole samples */
     struct media_chan *chans;
     uint8_t rxbuf[2048];
-    uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME];
+    uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME + FX38_SRTP_TRAILER_ROOM];
     uint8_t audiobuf[MAX_TICK_SAMPLES]; /* one tick's audio out of a jitter buffer */
     /* Counters, written by the worker only. */
     _Atomic uint64_t ticks, late_ticks, max_late_ns, work_ns, max_work_ns;
@@ -180,8 +183,12 @@ audio_send(void *data, const uint8_t *g711, size_t samples)
             break;
         a->pending = 0;
         int len = fx38_rtp_build(&a->tx, a->out, (size_t)a->frame, w->txbuf, sizeof(w->txbuf));
+        if (len > 0 && a->srtp)
+            len = fx38_srtp_protect(a->srtp, w->txbuf, (size_t)len, sizeof(w->txbuf));
         if (len > 0)
             fax_send(c, w->txbuf, (size_t)len);
+        else
+            c->tx_errors++;
     }
 }
 
@@ -322,6 +329,31 @@ random_bytes(void *buf, size_t len)
     }
 }
 
+/* (Re)key the audio half for the negotiated media: SRTP with our key and the far end's, or
+ * plain RTP. Returns 0 or -errno (a key the SDP layer should have refused). */
+static int
+set_srtp(struct media_chan *c, struct media_audio *a)
+{
+    const struct ua_media_desc *m = &c->media;
+    if (m->srtp_suite == UA_SRTP_SUITE_NONE) {
+        fx38_srtp_free(a->srtp);
+        a->srtp = NULL;
+        a->far_key[0] = '\0';
+        return 0;
+    }
+    if (a->srtp && strcmp(a->far_key, m->srtp_key) == 0)
+        return 0; /* the same keys: the streams carry on */
+    struct fx38_srtp *s;
+    int r = fx38_srtp_new((enum fx38_srtp_suite)m->srtp_suite, c->srtp_key,
+                          (enum fx38_srtp_suite)m->srtp_suite, m->srtp_key, &s);
+    if (r < 0)
+        return r;
+    fx38_srtp_free(a->srtp);
+    a->srtp = s;
+    snprintf(a->far_key, sizeof(a->far_key), "%s", m->srtp_key);
+    return 0;
+}
+
 static void
 start_audio(struct media_worker *w, struct media_chan *c)
 {
@@ -351,6 +383,12 @@ start_audio(struct media_worker *w, struct media_chan *c)
         .delay = w->opts->jitter_delay_ms * SAMPLE_RATE / 1000,
     };
     (void)fx38_jitter_init(&a->jitter, &jc);
+    int r = set_srtp(c, a);
+    if (r < 0) {
+        report_done(w, c, NULL, r);
+        free(a);
+        return;
+    }
 
     fax_settings(w, c, &fax);
     c->audio = a; /* before the session exists: its callbacks find it here */
@@ -360,6 +398,7 @@ start_audio(struct media_worker *w, struct media_chan *c)
     if (!a->fax) {
         report_done(w, c, NULL, err ? err : -ENOMEM);
         c->audio = NULL;
+        fx38_srtp_free(a->srtp);
         free(a);
         return;
     }
@@ -379,6 +418,7 @@ stop_audio(struct media_chan *c, bool is_final)
     fx38_audio_terminate(a->fax);
     c->is_switching = false;
     fx38_audio_free(a->fax);
+    fx38_srtp_free(a->srtp);
     c->audio = NULL;
     free(a);
 }
@@ -441,6 +481,8 @@ chan_update(struct media_worker *w, struct media_chan *c, const struct ua_media_
         start_t38(w, c);
     } else if (c->media.kind == UA_MEDIA_AUDIO && !c->fax && !c->audio) {
         start_audio(w, c);
+    } else if (c->media.kind == UA_MEDIA_AUDIO && c->audio && set_srtp(c, c->audio) < 0) {
+        report_done(w, c, NULL, -EPROTO); /* rekeyed with a key we cannot use */
     }
     /* Audio → audio (new address, hold) keeps its session; so does T.38 → audio: a fax
      * under way in T.38 is not moved back, and the far end's BYE or our timers end it. */
@@ -456,11 +498,12 @@ chan_detach(struct media_worker *w, struct media_chan *c)
     }
     if (c->audio) {
         const struct fx38_jitter_stats *js = &c->audio->jitter.stats;
-        log_info("media worker %d: port %u: RTP in %" PRIu64 " (late %" PRIu64
-                 ", duplicate %" PRIu64 ", bad %" PRIu64 "), %" PRIu64 " samples filled, %" PRIu64
+        log_info("media worker %d: port %u: %s in %" PRIu64 " (late %" PRIu64 ", duplicate %" PRIu64
+                 ", bad %" PRIu64 "), %" PRIu64 " samples filled, %" PRIu64
                  " resyncs, drift -%" PRIu64 "/+%" PRIu64 " samples",
-                 w->index, c->local_port, js->received, js->late, js->duplicates, c->rx_bad,
-                 js->filled, js->resyncs, js->drift_dropped, js->drift_inserted);
+                 w->index, c->local_port, c->audio->srtp ? "SRTP" : "RTP", js->received, js->late,
+                 js->duplicates, c->rx_bad, js->filled, js->resyncs, js->drift_dropped,
+                 js->drift_inserted);
     }
     stop_audio(c, true);
     if (c->fd >= 0) {
@@ -482,11 +525,21 @@ chan_detach(struct media_worker *w, struct media_chan *c)
 /* One RTP packet for an audio channel: G.711 of the negotiated type into the jitter buffer;
  * telephone-events, comfort noise and RTCP are ignored (VAD is off for fax). */
 static void
-rx_rtp(struct media_chan *c, const uint8_t *pkt, size_t len)
+rx_rtp(struct media_chan *c, uint8_t *pkt, size_t len)
 {
     struct media_audio *a = c->audio;
     struct fx38_rtp_packet p;
 
+    if (a->srtp) {
+        /* Unauthentic, replayed, RTCP or malformed: dropped (SRTP: nothing in clear). */
+        int n = fx38_srtp_unprotect(a->srtp, pkt, len);
+        if (n < 0) {
+            if (n != -ENOMSG)
+                c->rx_bad++;
+            return;
+        }
+        len = (size_t)n;
+    }
     if (fx38_rtp_parse(pkt, len, a->payload_type, a->event_pt, &p) < 0) {
         c->rx_bad++;
         return;
@@ -628,6 +681,7 @@ worker_main(void *arg)
         c->fax = NULL;
         if (c->audio) {
             fx38_audio_free(c->audio->fax);
+            fx38_srtp_free(c->audio->srtp);
             free(c->audio);
             c->audio = NULL;
         }

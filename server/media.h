@@ -40,6 +40,7 @@ struct media_chan {
     int ecm;                       /* -1 = fax.ecm from the config, 0 = off, 1 = on */
     int max_rate;                  /* 0 = the config's modems, else 14400, 9600 or 4800 */
     bool is_waiting_answer;        /* ringing: start the fax engine on the first update */
+    char srtp_key[UA_SRTP_KEY_B64_LEN + 1]; /* ours, when the media may be SRTP; else "" */
 
     /* the worker's */
     struct media_chan *prev, *next; /* worker's active list */

@@ -100,6 +100,7 @@ struct ua_call {
     char local_addr[UA_SDP_ADDR_LEN];
     int local_family;
     uint16_t local_port;
+    char srtp_key[UA_SRTP_KEY_B64_LEN + 1]; /* ours, "" = none */
     uint64_t sess_id, sess_version;
 
     struct ua_media_desc media; /* in use */
@@ -184,6 +185,7 @@ local_sdp(struct ua_call *call, struct ua_sdp_local *ret)
         .addr = call->local_addr,
         .family = call->local_family,
         .port = call->local_port,
+        .srtp_key = call->srtp_key[0] ? call->srtp_key : NULL,
         .sess_id = call->sess_id,
         .sess_version = ++call->sess_version,
     };
@@ -337,6 +339,7 @@ handle_initial_invite(struct ua *ua, nua_handle_t *nh, const sip_t *sip)
     copy_str(call->local_addr, sizeof(call->local_addr), d.local_addr);
     call->local_family = d.local_family;
     call->local_port = d.local_port;
+    copy_str(call->srtp_key, sizeof(call->srtp_key), d.srtp_key);
     copy_str(call->auth_user, sizeof(call->auth_user), d.auth_user);
     copy_str(call->auth_password, sizeof(call->auth_password), d.auth_password);
 
@@ -589,6 +592,7 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
     copy_str(call->local_addr, sizeof(call->local_addr), o->local_addr);
     call->local_family = o->local_family;
     call->local_port = o->local_port;
+    copy_str(call->srtp_key, sizeof(call->srtp_key), o->srtp_key);
     copy_str(call->auth_user, sizeof(call->auth_user), o->auth_user);
     copy_str(call->auth_password, sizeof(call->auth_password), o->auth_password);
     call->reinvite_kind = o->offer; /* what our initial offer was, for reading the answer */

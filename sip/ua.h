@@ -57,6 +57,8 @@ struct ua_decision {
     int local_family;
     uint16_t local_port;       /* our media port for this call */
     bool refuse_t38_reoffer;   /* the far end may not move this call to T.38 (488) */
+    const char *srtp_key;      /* our SRTP key for every SDP of the call (copied; NULL or ""
+                                * = none: needed when prefs.srtp is not UA_SRTP_OFF) */
     const char *auth_user;     /* digest credentials for challenges to our requests */
     const char *auth_password; /* (copied; NULL or "" = none) */
 };
@@ -111,6 +113,7 @@ struct ua_originate {
     int local_family;
     uint16_t local_port;
     bool refuse_t38_reoffer;
+    const char *srtp_key;  /* as in struct ua_decision */
     const char *auth_user; /* digest credentials, NULL or "" = none */
     const char *auth_password;
     int ring_timeout_ms; /* no answer this long: CANCEL (on_ended then says 487); 0 = never */

@@ -817,6 +817,51 @@ def case_g711_switch_peer(f):
 
 
 @case
+def case_g711_srtp(f):
+    """SRTP required on both trunks (so no T.38): the second daemon's INVITE offers RTP/SAVP
+    with a=crypto, the daemon under test answers with its own key; 3 pages arrive whole over
+    SRTP, and no RTP packet on the wire carries the fax in clear (tshark, if installed)."""
+    doc = small_doc(f, 3)
+    f.start_daemon(trunk_opts={"srtp": "required"})
+    since = f.t.daemon.mark()
+    cap = Capture(f, "rtp") if shutil.which("tshark") else None
+    try:
+        with SecondDaemon(f, trunk_opts={"srtp": "required"}) as second:
+            out = second.send(doc)
+            if '"success": true' not in out:
+                raise TestFailure("the sending daemon reports no success: %s" % out)
+    finally:
+        packets = cap.stop() if cap else None
+    rec = f.wait_records(1)[0]
+    if rec["status"] != "ok" or rec["transport"] != "g711":
+        raise TestFailure("daemon's record: %s" % rec)
+    f.same_pages(doc, rec["file"], "received fax")
+    m = f.t.daemon.wait_log(r"port \d+: SRTP in (\d+) \(late \d+, duplicate \d+, bad (\d+)\)", 5,
+                            since, "SRTP figures line")
+    if int(m.group(1)) < 1000 or int(m.group(2)) != 0:
+        raise TestFailure("SRTP figures: %s" % m.group(0))
+    if packets is not None:
+        check_no_clear_audio(packets)
+    f.t.daemon.stop()
+
+
+@case
+def case_g711_srtp_refused(f):
+    """SRTP required on the daemon's trunk, plain RTP from the caller: 488, and the sending
+    daemon's job fails with that status."""
+    f.start_daemon(trunk_opts={"srtp": "required"})
+    since = f.t.daemon.mark()
+    with SecondDaemon(f) as second:
+        argv = [f.inkless, "-c", second.config_path, "send", "--to", DIDS["local"], "--trunk",
+                "local", "--wait", "--timeout", "60", small_doc(f, 1)]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=90)
+        if r.returncode == 0 or '"sip_status": 488' not in r.stdout:
+            raise TestFailure("expected the job to fail with 488: %s%s" % (r.stdout, r.stderr))
+    f.t.daemon.wait_log(r"no acceptable media in offer: 488", 5, since, "488 line")
+    f.t.daemon.stop()
+
+
+@case
 def case_g711_daemons_pcma(f):
     """The same over PCMA: 4 pages."""
     daemon_to_daemon(f, small_doc(f, 4), "pcma")
