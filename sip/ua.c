@@ -575,8 +575,12 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
              (unsigned long long)++ua->sess_seq);
     snprintf(from, sizeof(from), "<sip:%s@%s>",
              o->from_user && o->from_user[0] ? o->from_user : "anonymous", ua->listen_host);
-    nua_handle_t *nh = nua_handle(ua->nua, NULL, SIPTAG_TO_STR(o->to_uri), SIPTAG_FROM_STR(from),
-                                  SIPTAG_CALL_ID_STR(call_id), TAG_END());
+    /* The To header takes the URI in angle brackets: bare, its ";transport=" would be read
+     * as a To parameter (RFC 3261 §20.10) and the call would go out over UDP. */
+    char to[300];
+    snprintf(to, sizeof(to), "<%s>", o->to_uri);
+    nua_handle_t *nh = nua_handle(ua->nua, NULL, NUTAG_URL(o->to_uri), SIPTAG_TO_STR(to),
+                                  SIPTAG_FROM_STR(from), SIPTAG_CALL_ID_STR(call_id), TAG_END());
     if (!nh)
         return NULL;
     struct ua_call *call = new_call(ua, nh, NULL);
