@@ -720,8 +720,9 @@ def case_sip_tls(f):
     """SIP over TLS with client certificates (sip.tls_verify_clients): a CA, server and client
     certificates made with openssl; the peer sends a fax to the daemon's TLS port (sips:),
     every page identical and the daemon saying "tls"; a peer without a client certificate
-    is refused; tshark sees only TLS records on that port, no cleartext SIP. And a daemon
-    told to use TLS without a certificate refuses to start, saying so."""
+    is refused; the daemon sends a fax through a trunk with transport "tls" to the peer
+    listening on TLS; tshark sees only TLS records on both ports, no cleartext SIP. And a
+    daemon told to use TLS without a certificate refuses to start, saying so."""
     certs = make_certs(f.t.tmp)
     tls_port = f.t.ports.sipp_port(3)      # no sipp in this case: its slot is free
 
@@ -734,9 +735,11 @@ def case_sip_tls(f):
     if r.returncode == 0 or "\"tls\" needs sip.tls_cert" not in r.stderr:
         raise TestFailure("TLS without a certificate: exit %d, %r" % (r.returncode, r.stderr))
 
-    cap = Capture(f, "tcp port %d" % tls_port, "tls.pcapng")
+    peer_port = f.t.ports.sipp_port(0)
+    cap = Capture(f, "tcp port %d or tcp port %d" % (tls_port, peer_port), "tls.pcapng")
     try:
-        f.start_daemon(overrides={
+        f.start_daemon(trunk_opts={"proxy": "127.0.0.1:%d" % peer_port, "transport": "tls",
+                                   "caller_id": DIDS["local"]}, overrides={
             "sip.transports": ["udp", "tcp", "tls"], "sip.tls_port": tls_port,
             "sip.tls_cert": certs["server.pem"], "sip.tls_key": certs["server.key"],
             "sip.tls_ca": certs["ca.pem"], "sip.tls_verify_clients": True})
@@ -766,14 +769,43 @@ def case_sip_tls(f):
             raise TestFailure("a client without a certificate got through: %s" % res[0])
         log("E2E sip_tls: no client certificate: SIP status %s (%s)" %
             (res[0].get("sip_status"), res[0].get("reason")))
+
+        # Outbound: the trunk (transport "tls") dials the peer listening on TLS, which wants
+        # our certificate and checks it against the CA, as we check the peer's.
+        out = os.path.join(f.t.tmp, "peer-rx.tif")
+        peer = subprocess.Popen(
+            f.peer_args(SPEED) + ["--listen", "127.0.0.1:%d" % peer_port, "--tls",
+                                  "--tls-dir", good, "--receive", out, "--idle-timeout", "60",
+                                  "--timeout", "60"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=open(os.path.join(f.t.tmp, "faxpeer-uas.log"), "wb"))
+        try:
+            time.sleep(0.3)
+            r = subprocess.run([f.inkless, "-c", f.t.config_path, "send", "--to", "+15557770001",
+                                "--trunk", "local", "--wait", "--timeout", "60", doc],
+                               capture_output=True, text=True, timeout=90)
+            if r.returncode != 0:
+                raise TestFailure("inkless send over TLS exited %d: %s%s" %
+                                  (r.returncode, r.stdout, r.stderr))
+            out_peer, _ = peer.communicate(timeout=60)
+        finally:
+            if peer.poll() is None:
+                peer.kill()
+                peer.wait()
+        res = [json.loads(l) for l in out_peer.decode().splitlines() if l.startswith('{"call"')]
+        if not res:
+            raise TestFailure("the TLS peer took no call")
+        check_ok(res[0], "peer receiving over TLS")
+        f.same_pages(doc, out, "fax sent over TLS")
         f.t.daemon.stop()
     finally:
         cap.stop()
 
-    # The wire: TLS records only. Every payload byte on the TLS port, both ways.
+    # The wire: TLS records only. Every payload byte on both TLS ports, both ways.
     r = subprocess.run(["tshark", "-r", cap.pcap, "-d", "tcp.port==%d,tls" % tls_port,
+                        "-d", "tcp.port==%d,tls" % peer_port,
                         "-T", "fields", "-E", "separator=/t", "-e", "tcp.srcport",
-                        "-e", "tcp.payload", "-e", "tls.record.content_type",
+                        "-e", "tcp.dstport", "-e", "tcp.payload", "-e", "tls.record.content_type",
                         "-e", "tls.record.opaque_type"],
                        capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
@@ -782,9 +814,9 @@ def case_sip_tls(f):
     types = set()
     for line in r.stdout.splitlines():
         # TLS 1.3 names an encrypted record's outer type opaque_type (always 23).
-        sport, payload, ctype, otype = (line.split("\t") + ["", "", ""])[:4]
+        sport, dport, payload, ctype, otype = (line.split("\t") + ["", "", "", ""])[:5]
         data = bytes.fromhex(payload.replace(":", ""))
-        if int(sport or 0) == tls_port:
+        if int(sport or 0) == tls_port or int(dport or 0) == peer_port:
             from_us += data
         else:
             to_us += data
@@ -792,13 +824,13 @@ def case_sip_tls(f):
     for what, data in (("to the daemon", to_us), ("from the daemon", from_us)):
         for clear in (b"SIP/2.0", b"INVITE sip", b"application/sdp", b"T38Fax"):
             if clear in data:
-                raise TestFailure("cleartext %r %s on the TLS port" % (clear, what))
+                raise TestFailure("cleartext %r %s on a TLS port" % (clear, what))
         if len(data) < 1000:
-            raise TestFailure("only %d bytes %s on the TLS port" % (len(data), what))
+            raise TestFailure("only %d bytes %s on the TLS ports" % (len(data), what))
     if not {"22", "23"} <= types:
         raise TestFailure("no TLS handshake and application data records: %s" % sorted(types))
-    log("E2E sip_tls: %d bytes to the daemon, %d from it on port %d, TLS records %s, no "
-        "cleartext SIP" % (len(to_us), len(from_us), tls_port, sorted(types)))
+    log("E2E sip_tls: %d bytes to the daemon, %d from it (ports %d in, %d out), TLS records "
+        "%s, no cleartext SIP" % (len(to_us), len(from_us), tls_port, peer_port, sorted(types)))
 
 
 # ---- sending ----
