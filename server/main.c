@@ -403,15 +403,19 @@ main(int argc, char **argv)
         return 1;
     }
 
-    char tls_note[64] = "";
-    if (d.cfg->sip_tls)
-        snprintf(tls_note, sizeof(tls_note), ", tls on %d%s", d.cfg->sip_tls_port,
-                 d.cfg->sip_tls_verify_clients ? " (client certificates required)" : "");
-    log_notice("inklessd 0.1.0 ready: SIP on %s:%d (%s%s%s%s), %d media thread(s), %d "
-               "channel(s), var dir %s",
-               d.cfg->sip_listen, d.cfg->sip_port, d.cfg->sip_udp ? "udp" : "",
-               d.cfg->sip_udp && d.cfg->sip_tcp ? "+" : "", d.cfg->sip_tcp ? "tcp" : "", tls_note,
-               d.cfg->media_threads, d.cfg->max_channels, d.cfg->var_dir);
+    /* "udp+tcp, tls on 5061": UDP and TCP share sip.port, TLS has its own. */
+    const struct cfg *c = d.cfg;
+    char transports[96];
+    int n = snprintf(transports, sizeof(transports), "%s%s%s", c->sip_udp ? "udp" : "",
+                     c->sip_udp && c->sip_tcp ? "+" : "", c->sip_tcp ? "tcp" : "");
+    if (c->sip_tls)
+        snprintf(transports + n, sizeof(transports) - (size_t)n, "%stls on %d%s", n > 0 ? ", " : "",
+                 c->sip_tls_port,
+                 c->sip_tls_verify_clients ? " (client certificates required)" : "");
+    log_notice("inklessd 0.1.0 ready: SIP on %s:%d (%s), %d media thread(s), %d channel(s), "
+               "var dir %s",
+               c->sip_listen, c->sip_udp || c->sip_tcp ? c->sip_port : c->sip_tls_port, transports,
+               c->media_threads, c->max_channels, c->var_dir);
 
     r = loop_run(d.loop);
 

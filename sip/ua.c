@@ -126,6 +126,24 @@ sofia_logger(void *stream, char const *fmt, va_list ap)
     log_vmsg(LOG_DEBUG, fmt, ap);
 }
 
+/* Sofia's transport log; not in a public header. */
+extern su_log_t tport_log[];
+
+/* While nua_create() sets up TLS: sofia-sip 1.12.11 only logs a certificate it cannot load,
+ * or a key that does not match it, and listens anyway with a context that fails every
+ * handshake. Its messages are told apart by their format (tport_tls.c, tls_init_context);
+ * nua_create() waits for the stack's initialisation, so the flag is set before it returns. */
+static _Atomic int tls_setup_failed;
+
+static void
+tport_logger(void *stream, char const *fmt, va_list ap)
+{
+    if (strstr(fmt, "invalid local certificate") || strstr(fmt, "invalid private key") ||
+        strstr(fmt, "private key does not match") || strstr(fmt, "error loading CA"))
+        tls_setup_failed = 1;
+    log_vmsg(LOG_DEBUG, fmt, ap);
+}
+
 static const char *
 str_or_empty(const char *s)
 {
@@ -914,8 +932,10 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
     su_home_init(ua->home);
     su_log_redirect(su_log_default, sofia_logger, NULL);
     su_log_redirect(su_log_global, sofia_logger, NULL);
+    su_log_redirect(tport_log, tport_logger, NULL);
     su_log_set_level(su_log_default, opts->debug ? 5 : 0);
     su_log_set_level(su_log_global, opts->debug ? 5 : 0);
+    su_log_set_level(tport_log, opts->debug ? 5 : 1); /* 1: for tport_logger() */
 
     ua->root = su_root_create(ua);
     if (!ua->root) {
@@ -963,6 +983,17 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
                          /* No STUN server on the SIP port: a SIP trunk has no use for it, and
                           * sofia-sip 1.12.11 leaks on every malformed STUN request. */
                          TPTAG_STUN_SERVER(0), TAG_END());
+    if (ua->nua && opts->tls && tls_setup_failed) {
+        snprintf(errbuf, errlen,
+                 "TLS: cannot use the certificate %s with the key %s (not PEM, the key "
+                 "encrypted or not the certificate's?)",
+                 opts->tls_cert, opts->tls_key);
+        /* nua_destroy() wants a finished shutdown: run the root until nua_r_shutdown. */
+        ua->shutting_down = true;
+        nua_shutdown(ua->nua);
+        su_root_run(ua->root);
+        goto fail;
+    }
     if (!ua->nua) {
         if (opts->tls)
             snprintf(errbuf, errlen,

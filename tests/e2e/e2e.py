@@ -722,7 +722,8 @@ def case_sip_tls(f):
     every page identical and the daemon saying "tls"; a peer without a client certificate
     is refused; the daemon sends a fax through a trunk with transport "tls" to the peer
     listening on TLS; tshark sees only TLS records on both ports, no cleartext SIP. And a
-    daemon told to use TLS without a certificate refuses to start, saying so."""
+    daemon told to use TLS without a certificate, or with a key that is not the
+    certificate's, refuses to start, saying so."""
     certs = make_certs(f.t.tmp)
     tls_port = f.t.ports.sipp_port(3)      # no sipp in this case: its slot is free
 
@@ -734,6 +735,16 @@ def case_sip_tls(f):
                        capture_output=True, text=True, timeout=10)
     if r.returncode == 0 or "\"tls\" needs sip.tls_cert" not in r.stderr:
         raise TestFailure("TLS without a certificate: exit %d, %r" % (r.returncode, r.stderr))
+    # A key that is not the certificate's: sofia-sip would only log it; the daemon stops.
+    f.t.config = harness.merge(f.t.config, {
+        "sip.tls_port": tls_port, "sip.tls_cert": certs["server.pem"],
+        "sip.tls_key": certs["client.key"]})
+    with open(f.t.config_path, "w") as fp:
+        fp.write(harness.config_text(f.t.config))
+    r = subprocess.run([f.t.daemon_path, "-c", f.t.config_path], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=20)
+    if r.returncode == 0 or "TLS: cannot use the certificate" not in r.stderr:
+        raise TestFailure("TLS with the wrong key: exit %d, %r" % (r.returncode, r.stderr))
 
     peer_port = f.t.ports.sipp_port(0)
     cap = Capture(f, "tcp port %d or tcp port %d" % (tls_port, peer_port), "tls.pcapng")
