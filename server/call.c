@@ -568,7 +568,9 @@ originate(struct call_table *t, const struct call_attempt *a)
 
     char uri[256];
     snprintf(uri, sizeof(uri), "sip:%s@%s%s", job->to, trunk->proxy,
-             trunk->proxy_tcp ? ";transport=tcp" : "");
+             trunk->transport == CFG_TRANSPORT_TLS   ? ";transport=tls"
+             : trunk->transport == CFG_TRANSPORT_TCP ? ";transport=tcp"
+                                                     : "");
     struct ua_originate o = {
         .to_uri = uri,
         .from_user = call->did,

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -651,6 +652,13 @@ static const struct opt_enum srtp_modes[] = {
     {NULL, 0},
 };
 
+static const struct opt_enum transports[] = {
+    {"udp", CFG_TRANSPORT_UDP},
+    {"tcp", CFG_TRANSPORT_TCP},
+    {"tls", CFG_TRANSPORT_TLS},
+    {NULL, 0},
+};
+
 static const struct opt_enum number_types[] = {
     {"local", CFG_NUMBER_LOCAL},
     {"tollfree", CFG_NUMBER_TOLLFREE},
@@ -668,16 +676,18 @@ parse_transports(struct loader *ld, const config_setting_t *s, const char *optio
         return r;
     cfg->sip_udp = false;
     cfg->sip_tcp = false;
+    cfg->sip_tls = false;
     for (int i = 0; i < config_setting_length(s); i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
         const char *v = config_setting_get_string(e);
         bool *flag = strcmp(v, "udp") == 0   ? &cfg->sip_udp
                      : strcmp(v, "tcp") == 0 ? &cfg->sip_tcp
+                     : strcmp(v, "tls") == 0 ? &cfg->sip_tls
                                              : NULL;
 
         (void)snprintf(eopt, sizeof(eopt), "%s[%d]", option, i);
         if (!flag)
-            return fail(ld, e, eopt, "unknown transport \"%s\" (one of: udp, tcp)", v);
+            return fail(ld, e, eopt, "unknown transport \"%s\" (one of: udp, tcp, tls)", v);
         if (*flag)
             return fail(ld, e, eopt, "\"%s\" is listed twice", v);
         *flag = true;
@@ -697,6 +707,11 @@ static const struct opt sip_opts[] = {
     O_STR(struct cfg, "listen", sip_listen, check_ip, false),
     O_INT(struct cfg, "port", sip_port, 1, 65535, NULL),
     O_CUSTOM("transports", parse_transports, false),
+    O_INT(struct cfg, "tls_port", sip_tls_port, 1, 65535, NULL),
+    O_STR(struct cfg, "tls_cert", sip_tls_cert, NULL, false),
+    O_STR(struct cfg, "tls_key", sip_tls_key, NULL, false),
+    O_STR(struct cfg, "tls_ca", sip_tls_ca, NULL, false),
+    O_BOOL(struct cfg, "tls_verify_clients", sip_tls_verify_clients),
     O_STR(struct cfg, "user_agent", user_agent, check_nonempty, false),
     O_INT(struct cfg, "answer_delay_ms", answer_delay_ms, 0, 30000, NULL),
     O_INT(struct cfg, "retry_after", retry_after_s, 1, 3600, NULL),
@@ -846,6 +861,18 @@ parse_caller_id(struct loader *ld, const config_setting_t *s, const char *option
     return 0;
 }
 
+/* The older spelling of transport = "tcp", kept so existing files still load. */
+static int
+parse_proxy_tcp(struct loader *ld, const config_setting_t *s, const char *option, void *base)
+{
+    struct cfg_trunk *trunk = base;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return fail(ld, s, option, "expected true or false, got %s", type_name(s));
+    if (config_setting_get_bool(s))
+        trunk->transport = CFG_TRANSPORT_TCP;
+    return 0;
+}
+
 static const struct opt trunk_opts[] = {
     O_STR(struct cfg_trunk, "name", name, check_trunk_name, true),
     O_CUSTOM("sources", parse_sources, true),
@@ -859,7 +886,8 @@ static const struct opt trunk_opts[] = {
     O_BOOL(struct cfg_trunk, "t38_in_invite", t38_in_invite),
     O_ENUM(struct cfg_trunk, "srtp", srtp, srtp_modes),
     O_STR(struct cfg_trunk, "proxy", proxy, check_proxy, false),
-    O_BOOL(struct cfg_trunk, "proxy_tcp", proxy_tcp),
+    O_CUSTOM("proxy_tcp", parse_proxy_tcp, false),
+    O_ENUM(struct cfg_trunk, "transport", transport, transports),
     O_CUSTOM("caller_id", parse_caller_id, false),
     O_INT(struct cfg_trunk, "max_channels", max_channels, 0, 100000, NULL),
     O_INT(struct cfg_trunk, "calls_per_second", calls_per_s, 0, 10000, NULL),
@@ -930,6 +958,12 @@ set_defaults(struct cfg *cfg)
         .sip_port = 5060,
         .sip_udp = true,
         .sip_tcp = true,
+        .sip_tls = false,
+        .sip_tls_port = 5061,
+        .sip_tls_cert = "",
+        .sip_tls_key = "",
+        .sip_tls_ca = "",
+        .sip_tls_verify_clients = false,
         .user_agent = "inkless/0.1",
         .answer_delay_ms = 0,
         .retry_after_s = 5,
@@ -994,6 +1028,7 @@ set_trunk_defaults(struct cfg_trunk *trunk)
         .t38_reinvite_delay_ms = 1000,
         .t38_enabled = true,
         .t38_in_invite = true,
+        .transport = CFG_TRANSPORT_UDP,
     };
 }
 
@@ -1031,6 +1066,13 @@ load_trunks(struct loader *ld, const config_setting_t *list)
                             "duplicate trunk name \"%s\" (first at line %u)", trunk->name,
                             config_setting_source_line(first));
             }
+        }
+        if (config_setting_get_member(elem, "proxy_tcp") &&
+            config_setting_get_member(elem, "transport")) {
+            (void)snprintf(path, sizeof(path), "trunks[%d].proxy_tcp", i);
+            return fail(ld, config_setting_get_member(elem, "proxy_tcp"), path,
+                        "give either proxy_tcp or transport, not both (proxy_tcp = true is "
+                        "transport = \"tcp\")");
         }
         if (trunk->password[0] && !trunk->username[0]) {
             (void)snprintf(path, sizeof(path), "trunks[%d].password", i);
@@ -1202,6 +1244,80 @@ check_combinations(struct loader *ld)
     return 0;
 }
 
+/* A file the daemon will read at startup (TLS certificate, key, CA), checked now so that a
+ * typo is reported with the option's line rather than as a TLS failure later. Opening it is
+ * the only honest readability test (access() answers for the real uid). */
+static int
+check_readable_file(struct loader *ld, const char *option, const char *path)
+{
+    const config_setting_t *s = config_lookup(ld->conf, option);
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0)
+        return fail(ld, s, option, "\"%s\": cannot read: %s", path, strerror(errno));
+    int r = fstat(fd, &st);
+    (void)close(fd);
+    if (r < 0 || !S_ISREG(st.st_mode))
+        return fail(ld, s, option, "\"%s\": not a regular file", path);
+    return 0;
+}
+
+/* sip.transports with "tls": a certificate and key are needed, TLS takes its own TCP port,
+ * and a trunk that dials over TLS needs the TLS transport. */
+static int
+check_tls(struct loader *ld)
+{
+    static const char *const tls_port_names[] = {"sip.tls_port", "sip.port", "sip.transports",
+                                                 NULL};
+    static const char *const range_names[] = {"sip.tls_port", "media.port_min", "media.port_max",
+                                              NULL};
+    struct cfg *cfg = ld->cfg;
+    const config_setting_t *s;
+    const char *name;
+    int r;
+
+    for (int i = 0; i < cfg->routes.ntrunks && !cfg->sip_tls; i++) {
+        char path[CFG_OPTION_LEN];
+        if (cfg->routes.trunks[i].transport != CFG_TRANSPORT_TLS)
+            continue;
+        s = config_setting_get_elem(config_lookup(ld->conf, "trunks"), (unsigned int)i);
+        (void)snprintf(path, sizeof(path), "trunks[%d].transport", i);
+        return fail(ld, config_setting_get_member(s, "transport"), path,
+                    "\"tls\" needs \"tls\" in sip.transports (and its certificate)");
+    }
+    if (!cfg->sip_tls)
+        return 0;
+    s = config_lookup(ld->conf, "sip.transports");
+    if (!cfg->sip_tls_cert[0])
+        return fail(ld, s, "sip.transports",
+                    "\"tls\" needs sip.tls_cert (our certificate, a PEM file)");
+    if (!cfg->sip_tls_key[0])
+        return fail(ld, s, "sip.transports",
+                    "\"tls\" needs sip.tls_key (the certificate's private key, a PEM file)");
+    if (cfg->sip_tls_verify_clients && !cfg->sip_tls_ca[0])
+        return fail(ld, config_lookup(ld->conf, "sip.tls_verify_clients"), "sip.tls_verify_clients",
+                    "needs sip.tls_ca (the CA client certificates are "
+                    "checked against)");
+    if ((r = check_readable_file(ld, "sip.tls_cert", cfg->sip_tls_cert)) < 0 ||
+        (r = check_readable_file(ld, "sip.tls_key", cfg->sip_tls_key)) < 0)
+        return r;
+    if (cfg->sip_tls_ca[0] && (r = check_readable_file(ld, "sip.tls_ca", cfg->sip_tls_ca)) < 0)
+        return r;
+    if (cfg->sip_tcp && cfg->sip_tls_port == cfg->sip_port) {
+        s = first_present(ld, tls_port_names, &name);
+        return fail(ld, s, name, "TLS and TCP both listen on port %d: give sip.tls_port another",
+                    cfg->sip_port);
+    }
+    if ((!cfg->media_addr[0] || strcmp(cfg->media_addr, cfg->sip_listen) == 0) &&
+        cfg->sip_tls_port >= cfg->port_min && cfg->sip_tls_port <= cfg->port_max) {
+        s = first_present(ld, range_names, &name);
+        return fail(ld, s, name, "SIP TLS port %d lies inside the media port range %d..%d",
+                    cfg->sip_tls_port, cfg->port_min, cfg->port_max);
+    }
+    return 0;
+}
+
 /* Top-level groups in the order they are read: trunks before numbers, which name them. */
 static const struct opt outbound_opts[] = {
     O_INT(struct cfg, "max_attempts", out_max_attempts, 1, 100, NULL),
@@ -1281,7 +1397,7 @@ load_config(struct loader *ld, const config_t *conf)
     ld->cfg = cfg;
     set_defaults(cfg);
     (void)snprintf(cfg->path, sizeof(cfg->path), "%s", ld->name);
-    if (load_root(ld) < 0 || check_combinations(ld) < 0) {
+    if (load_root(ld) < 0 || check_combinations(ld) < 0 || check_tls(ld) < 0) {
         cfg_free(cfg);
         return NULL;
     }

@@ -23,6 +23,9 @@
 
 enum cfg_number_type { CFG_NUMBER_LOCAL = 0, CFG_NUMBER_TOLLFREE };
 
+/* How a trunk's outbound calls travel (trunk option transport). */
+enum cfg_transport { CFG_TRANSPORT_UDP = 0, CFG_TRANSPORT_TCP, CFG_TRANSPORT_TLS };
+
 /* Who moves an audio call to T.38 (trunk option t38_reinvite; default EITHER):
  * US      only we do: our re-INVITE t38_reinvite_delay_ms after the call is up; a T.38
  *         re-INVITE from the carrier is refused (488), for carriers whose own one is broken.
@@ -57,7 +60,7 @@ struct cfg_trunk {
     bool t38_in_invite;     /* outbound: the INVITE offers T.38 (else audio, then t38_reinvite) */
     enum ua_srtp_mode srtp; /* G.711 media: plain RTP, SRTP when offered, or SRTP only */
     char proxy[UA_SDP_ADDR_LEN + 8]; /* outbound: carrier "host:port" ("[v6]:port"); "" = none */
-    bool proxy_tcp;                  /* outbound over TCP instead of UDP */
+    enum cfg_transport transport;    /* outbound: udp, tcp or tls (";transport=tls") */
     char caller_id[CFG_NUMBER_LEN];  /* outbound From number when a job gives none */
     int max_channels;                /* outbound calls at once on this trunk, 0 = no own limit */
     int calls_per_s;                 /* outbound calls started per second, 0 = no limit */
@@ -92,7 +95,12 @@ struct cfg {
     /* sip */
     char sip_listen[UA_SDP_ADDR_LEN]; /* address to bind, e.g. "127.0.0.1" or "::1" */
     int sip_port;
-    bool sip_udp, sip_tcp;
+    bool sip_udp, sip_tcp, sip_tls;
+    int sip_tls_port;                /* TLS listens here (TCP); the others on sip_port */
+    char sip_tls_cert[CFG_PATH_LEN]; /* PEM certificate (chain) we present; relative paths */
+    char sip_tls_key[CFG_PATH_LEN];  /* PEM private key, unencrypted    are relative to the */
+    char sip_tls_ca[CFG_PATH_LEN];   /* PEM CA(s) peers are checked against, "" = none (wd) */
+    bool sip_tls_verify_clients;     /* incoming TLS needs a client certificate from tls_ca */
     char user_agent[CFG_NAME_LEN];
     int answer_delay_ms; /* ring (180) this long before answering; 0 = at once */
     int retry_after_s;   /* Retry-After on 503 */

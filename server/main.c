@@ -140,11 +140,21 @@ sip_thread_main(void *arg)
     struct daemon *d = arg;
     (void)pthread_setname_np(pthread_self(), "sip");
     const struct cfg *cfg = d->cfg;
+    char tls_dir[CFG_PATH_LEN + 8];
+    /* sofia's certificate directory (see ua_options): private to us, under the var dir. */
+    snprintf(tls_dir, sizeof(tls_dir), "%s/tls", cfg->var_dir);
     struct ua_options opts = {
         .listen_addr = cfg->sip_listen,
         .port = cfg->sip_port,
         .udp = cfg->sip_udp,
         .tcp = cfg->sip_tcp,
+        .tls = cfg->sip_tls,
+        .tls_port = cfg->sip_tls_port,
+        .tls_cert = cfg->sip_tls_cert,
+        .tls_key = cfg->sip_tls_key,
+        .tls_ca = cfg->sip_tls_ca,
+        .tls_dir = tls_dir,
+        .tls_verify_clients = cfg->sip_tls_verify_clients,
         .user_agent = cfg->user_agent,
         .answer_delay_ms = cfg->answer_delay_ms,
         .max_sdp_bytes = cfg->max_sdp_bytes,
@@ -444,11 +454,19 @@ main(int argc, char **argv)
         return 1;
     }
 
-    log_notice("inklessd 0.1.0 ready: SIP on %s:%d (%s%s%s), %d media thread(s), %d channel(s), "
+    /* "udp+tcp, tls on 5061": UDP and TCP share sip.port, TLS has its own. */
+    const struct cfg *c = d.cfg;
+    char transports[96];
+    int n = snprintf(transports, sizeof(transports), "%s%s%s", c->sip_udp ? "udp" : "",
+                     c->sip_udp && c->sip_tcp ? "+" : "", c->sip_tcp ? "tcp" : "");
+    if (c->sip_tls)
+        snprintf(transports + n, sizeof(transports) - (size_t)n, "%stls on %d%s", n > 0 ? ", " : "",
+                 c->sip_tls_port,
+                 c->sip_tls_verify_clients ? " (client certificates required)" : "");
+    log_notice("inklessd 0.1.0 ready: SIP on %s:%d (%s), %d media thread(s), %d channel(s), "
                "var dir %s",
-               d.cfg->sip_listen, d.cfg->sip_port, d.cfg->sip_udp ? "udp" : "",
-               d.cfg->sip_udp && d.cfg->sip_tcp ? "+" : "", d.cfg->sip_tcp ? "tcp" : "",
-               d.cfg->media_threads, d.cfg->max_channels, d.cfg->var_dir);
+               c->sip_listen, c->sip_udp || c->sip_tcp ? c->sip_port : c->sip_tls_port, transports,
+               c->media_threads, c->max_channels, c->var_dir);
 
     r = loop_run(d.loop);
 

@@ -18,12 +18,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +52,7 @@ struct ua_watch;
 #define UA_MAX_WATCHES 4
 #define UA_SDP_BUF 4096
 #define UA_MAX_AUTH_ATTEMPTS 2
+#define UA_TLS_VERIFY_DEPTH 4 /* CA chain length we accept above a peer's certificate */
 
 struct ua_watch {
     su_wait_t wait;
@@ -123,6 +126,24 @@ struct ua_call {
 static void
 sofia_logger(void *stream, char const *fmt, va_list ap)
 {
+    log_vmsg(LOG_DEBUG, fmt, ap);
+}
+
+/* Sofia's transport log; not in a public header. */
+extern su_log_t tport_log[];
+
+/* While nua_create() sets up TLS: sofia-sip 1.12.11 only logs a certificate it cannot load,
+ * or a key that does not match it, and listens anyway with a context that fails every
+ * handshake. Its messages are told apart by their format (tport_tls.c, tls_init_context);
+ * nua_create() waits for the stack's initialisation, so the flag is set before it returns. */
+static _Atomic int tls_setup_failed;
+
+static void
+tport_logger(void *stream, char const *fmt, va_list ap)
+{
+    if (strstr(fmt, "invalid local certificate") || strstr(fmt, "invalid private key") ||
+        strstr(fmt, "private key does not match") || strstr(fmt, "error loading CA"))
+        tls_setup_failed = 1;
     log_vmsg(LOG_DEBUG, fmt, ap);
 }
 
@@ -311,6 +332,15 @@ handle_initial_invite(struct ua *ua, nua_handle_t *nh, const sip_t *sip)
     /* Source of the request, for the trunk ACL: the transport address, never a header. */
     msg_t *msg = nua_current_request(ua->nua);
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    /* TLS runs over TCP, and nua does not tell which transport delivered the request, so
+     * over a stream the sender's top Via says whether it is TLS (RFC 3261 §18.1.1: the
+     * sent-protocol is the transport the request went out on). A TCP client could claim TLS;
+     * the name is only logged and recorded, nothing is decided on it. */
+    const char *transport = "udp";
+    if (ai && ai->ai_protocol == IPPROTO_TCP)
+        transport = sip->sip_via && su_casematch(sip->sip_via->v_protocol, sip_transport_tls)
+                        ? "tls"
+                        : "tcp";
     struct ua_invite inv = {
         .call = call,
         .call_id = call->call_id,
@@ -320,7 +350,7 @@ handle_initial_invite(struct ua *ua, nua_handle_t *nh, const sip_t *sip)
         .from_display = sip->sip_from ? str_or_empty(sip->sip_from->a_display) : "",
         .source = ai ? (const struct sockaddr *)ai->ai_addr : NULL,
         .source_len = ai ? (socklen_t)ai->ai_addrlen : 0,
-        .transport = ai && ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp",
+        .transport = transport,
         .offer = offer,
     };
     struct ua_decision d = {0};
@@ -575,8 +605,12 @@ ua_originate(struct ua *ua, const struct ua_originate *o, void *call_data)
              (unsigned long long)++ua->sess_seq);
     snprintf(from, sizeof(from), "<sip:%s@%s>",
              o->from_user && o->from_user[0] ? o->from_user : "anonymous", ua->listen_host);
-    nua_handle_t *nh = nua_handle(ua->nua, NULL, SIPTAG_TO_STR(o->to_uri), SIPTAG_FROM_STR(from),
-                                  SIPTAG_CALL_ID_STR(call_id), TAG_END());
+    /* The To header takes the URI in angle brackets: bare, its ";transport=" would be read
+     * as a To parameter (RFC 3261 §20.10) and the call would go out over UDP. */
+    char to[300];
+    snprintf(to, sizeof(to), "<%s>", o->to_uri);
+    nua_handle_t *nh = nua_handle(ua->nua, NULL, NUTAG_URL(o->to_uri), SIPTAG_TO_STR(to),
+                                  SIPTAG_FROM_STR(from), SIPTAG_CALL_ID_STR(call_id), TAG_END());
     if (!nh)
         return NULL;
     struct ua_call *call = new_call(ua, nh, NULL);
@@ -781,6 +815,113 @@ ua_watch_fd(struct ua *ua, int fd, void (*fn)(void *data), void *data)
     return 0;
 }
 
+/* ---- the TLS certificate directory ---- */
+
+/* Append the file at `path` to fd `out`. Returns 0 or -errno. */
+static int
+append_file(int out, const char *path)
+{
+    char buf[4096];
+    int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    ssize_t n = 0;
+
+    if (in < 0)
+        return -errno;
+    while ((n = read(in, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+        for (ssize_t off = 0; n > 0 && off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                int r = -errno;
+                (void)close(in);
+                return r;
+            }
+            off += w;
+        }
+    }
+    int r = n < 0 ? -errno : 0;
+    (void)close(in);
+    /* PEM blocks must start on a line of their own in the concatenation. */
+    return r < 0 ? r : write(out, "\n", 1) == 1 ? 0 : -EIO;
+}
+
+/* Write dir/name (mode 0600) as the concatenation of files a and b (b may be NULL): a temp
+ * file renamed into place, so sofia never reads half a key. Returns 0 or -errno and names
+ * the failing file in *ret_culprit. */
+static int
+write_pem(const char *dir, const char *name, const char *a, const char *b, const char **ret_culprit)
+{
+    char tmp[1200], path[1200];
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    (void)unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *ret_culprit = dir;
+        return -errno;
+    }
+    int r = append_file(fd, a);
+    *ret_culprit = a;
+    if (r == 0 && b) {
+        r = append_file(fd, b);
+        *ret_culprit = b;
+    }
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) < 0) {
+        r = -errno;
+        *ret_culprit = dir;
+    }
+    if (r < 0)
+        (void)unlink(tmp);
+    return r;
+}
+
+/* sofia-sip 1.12.11 takes TLS material only as TPTAG_CERTIFICATE(dir): it loads our
+ * certificate and key both from dir/agent.pem, and the trusted CAs from dir/cafile.pem (the
+ * newer per-file tags do not exist in this version). So the configured files are copied into
+ * a private directory of ours at every start, never in place: the key stays readable by us
+ * alone, and a stale cafile.pem cannot outlive its removal from the configuration.
+ * Blocking file I/O: startup only, before su_root runs. */
+static int
+tls_make_dir(const struct ua_options *opts, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    const char *culprit = opts->tls_dir;
+    int r;
+
+    if (mkdir(opts->tls_dir, 0700) < 0 && errno != EEXIST)
+        goto fail_errno;
+    if (lstat(opts->tls_dir, &st) < 0)
+        goto fail_errno;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+        snprintf(errbuf, errlen, "TLS: %s is not a directory of ours", opts->tls_dir);
+        return -EPERM;
+    }
+    if ((st.st_mode & 0777) != 0700 && chmod(opts->tls_dir, 0700) < 0)
+        goto fail_errno;
+    /* The key first: sofia reads both the key and the certificate from agent.pem. */
+    r = write_pem(opts->tls_dir, "agent.pem", opts->tls_key, opts->tls_cert, &culprit);
+    if (r == 0 && opts->tls_ca && opts->tls_ca[0])
+        r = write_pem(opts->tls_dir, "cafile.pem", opts->tls_ca, NULL, &culprit);
+    if (r == 0 && !(opts->tls_ca && opts->tls_ca[0])) {
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/cafile.pem", opts->tls_dir);
+        if (unlink(path) < 0 && errno != ENOENT)
+            r = -errno;
+    }
+    if (r < 0) {
+        snprintf(errbuf, errlen, "TLS: %s: %s", culprit, strerror(-r));
+        return r;
+    }
+    return 0;
+fail_errno:
+    r = -errno;
+    snprintf(errbuf, errlen, "TLS: %s: %s", culprit, strerror(-r));
+    return r;
+}
+
 /* ---- lifecycle ---- */
 
 struct ua *
@@ -804,8 +945,10 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
     su_home_init(ua->home);
     su_log_redirect(su_log_default, sofia_logger, NULL);
     su_log_redirect(su_log_global, sofia_logger, NULL);
+    su_log_redirect(tport_log, tport_logger, NULL);
     su_log_set_level(su_log_default, opts->debug ? 5 : 0);
     su_log_set_level(su_log_global, opts->debug ? 5 : 0);
+    su_log_set_level(tport_log, opts->debug ? 5 : 1); /* 1: for tport_logger() */
 
     ua->root = su_root_create(ua);
     if (!ua->root) {
@@ -813,16 +956,37 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
         goto fail;
     }
 
-    /* A bare sip: URL binds every default transport (UDP and TCP); name one to bind only it. */
-    char url[256];
+    /* A bare sip: URL binds every default transport (UDP and TCP); name one to bind only it.
+     * TLS gets a sips: URL of its own on tls_port (RFC 3261 §19.1.2: 5061 by default). */
+    char url[256], sips_url[256];
     bool v6 = strchr(opts->listen_addr, ':') != NULL;
     const char *tp = opts->udp && opts->tcp ? "" : opts->udp ? ";transport=udp" : ";transport=tcp";
-    snprintf(url, sizeof(url), v6 ? "sip:[%s]:%d%s" : "sip:%s:%d%s", opts->listen_addr, opts->port,
-             tp);
+    if (opts->udp || opts->tcp)
+        snprintf(url, sizeof(url), v6 ? "sip:[%s]:%d%s" : "sip:%s:%d%s", opts->listen_addr,
+                 opts->port, tp);
+    else
+        snprintf(url, sizeof(url), v6 ? "sips:[%s]:%d" : "sips:%s:%d", opts->listen_addr,
+                 opts->tls_port);
+    snprintf(sips_url, sizeof(sips_url), v6 ? "sips:[%s]:%d" : "sips:%s:%d", opts->listen_addr,
+             opts->tls_port);
 
-    ua->nua = nua_create(ua->root, ua_callback, ua, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
-                         NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1),
-                         NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
+    /* Peer certificates are checked against tls_ca when there is one: always the far end's
+     * when we connect (a carrier), the client's when we accept only on tls_verify_clients
+     * (mutual TLS). No CA: encrypted, but nobody is authenticated. */
+    bool has_ca = opts->tls_ca && opts->tls_ca[0];
+    unsigned policy = has_ca ? TPTLS_VERIFY_OUTGOING : TPTLS_VERIFY_NONE;
+    if (has_ca && opts->tls_verify_clients)
+        policy |= TPTLS_VERIFY_INCOMING;
+    if (opts->tls && tls_make_dir(opts, errbuf, errlen) < 0)
+        goto fail;
+
+    ua->nua = nua_create(ua->root, ua_callback, ua, NUTAG_URL(url),
+                         TAG_IF(opts->tls && (opts->udp || opts->tcp), NUTAG_SIPS_URL(sips_url)),
+                         TAG_IF(opts->tls, TPTAG_CERTIFICATE(opts->tls_dir)),
+                         TAG_IF(opts->tls, TPTAG_TLS_VERIFY_POLICY(policy)),
+                         TAG_IF(opts->tls, TPTAG_TLS_VERIFY_DEPTH(UA_TLS_VERIFY_DEPTH)),
+                         NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOALERT(0),
+                         NUTAG_AUTOACK(1), NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
                          /* Only what we implement: no PRACK/UPDATE/REFER, no session timers. */
                          SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"),
                          SIPTAG_SUPPORTED_STR(""), SIPTAG_ACCEPT_STR("application/sdp"),
@@ -832,8 +996,25 @@ ua_new(const struct ua_options *opts, const struct ua_events *events, void *data
                          /* No STUN server on the SIP port: a SIP trunk has no use for it, and
                           * sofia-sip 1.12.11 leaks on every malformed STUN request. */
                          TPTAG_STUN_SERVER(0), TAG_END());
+    if (ua->nua && opts->tls && tls_setup_failed) {
+        snprintf(errbuf, errlen,
+                 "TLS: cannot use the certificate %s with the key %s (not PEM, the key "
+                 "encrypted or not the certificate's?)",
+                 opts->tls_cert, opts->tls_key);
+        /* nua_destroy() wants a finished shutdown: run the root until nua_r_shutdown. */
+        ua->shutting_down = true;
+        nua_shutdown(ua->nua);
+        su_root_run(ua->root);
+        goto fail;
+    }
     if (!ua->nua) {
-        snprintf(errbuf, errlen, "cannot listen on %s (address in use or not local?)", url);
+        if (opts->tls)
+            snprintf(errbuf, errlen,
+                     "cannot listen on %s and %s (address in use or not local? TLS: is the key "
+                     "unencrypted and does it match the certificate?)",
+                     url, sips_url);
+        else
+            snprintf(errbuf, errlen, "cannot listen on %s (address in use or not local?)", url);
         goto fail;
     }
     return ua;

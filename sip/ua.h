@@ -23,10 +23,20 @@ struct ua_options {
     const char *listen_addr; /* "127.0.0.1", "::1", "0.0.0.0" (borrowed for ua_new only) */
     int port;
     bool udp, tcp;
-    const char *user_agent; /* Server/User-Agent header value */
-    int answer_delay_ms;    /* send 180 and wait this long before 200; 0 = answer at once */
-    int max_sdp_bytes;      /* larger offers get 488 */
-    bool debug;             /* route sofia's own log at level 3+ to our debug log */
+    /* SIP over TLS (RFC 3261 §26.2, RFC 5630) on tls_port, in addition to udp/tcp. Paths are
+     * borrowed for ua_new only: PEM files for our certificate, its unencrypted key and the CA
+     * peers are verified against (NULL or "" = no verification). ua_new copies them into
+     * tls_dir, a private (0700) directory it creates, because sofia-sip 1.12.11 reads TLS
+     * material only from a directory with fixed names (TPTAG_CERTIFICATE). */
+    bool tls;
+    int tls_port;
+    const char *tls_cert, *tls_key, *tls_ca;
+    const char *tls_dir;
+    bool tls_verify_clients; /* incoming TLS needs a client certificate signed by tls_ca */
+    const char *user_agent;  /* Server/User-Agent header value */
+    int answer_delay_ms;     /* send 180 and wait this long before 200; 0 = answer at once */
+    int max_sdp_bytes;       /* larger offers get 488 */
+    bool debug;              /* route sofia's own log at level 3+ to our debug log */
 };
 
 /* An initial INVITE as seen by server/. Everything is borrowed and valid only during the
@@ -40,7 +50,7 @@ struct ua_invite {
     const char *from_display;      /* caller display name, or "" */
     const struct sockaddr *source; /* transport source address of the request */
     socklen_t source_len;
-    const char *transport;      /* "udp" or "tcp" */
+    const char *transport;      /* "udp", "tcp" or "tls" */
     const struct ua_sdp *offer; /* NULL: INVITE without SDP (we make the offer in 200) */
 };
 
@@ -79,9 +89,10 @@ struct ua_events {
     void (*on_ended)(void *data, void *call_data, int status, const char *phrase);
 };
 
-/* Create the user agent: su_root, nua bound to opts->listen_addr:port on UDP and/or TCP.
- * Call on the thread that will run ua_run(). Returns NULL and fills errbuf on failure
- * (e.g. address in use). `events` is borrowed and must outlive the ua. */
+/* Create the user agent: su_root, nua bound to opts->listen_addr:port on UDP and/or TCP, and
+ * to tls_port on TLS. Call on the thread that will run ua_run(), before it runs: with TLS it
+ * blocks to write the certificate directory. Returns NULL and fills errbuf on failure
+ * (e.g. address in use, unreadable certificate). `events` is borrowed and must outlive the ua. */
 struct ua *ua_new(const struct ua_options *opts, const struct ua_events *events, void *data,
                   char *errbuf, size_t errlen);
 
@@ -105,7 +116,7 @@ int ua_active_calls(const struct ua *ua);
 
 /* An outbound call (a fax to send). Strings are copied. */
 struct ua_originate {
-    const char *to_uri;       /* "sip:NUMBER@HOST:PORT", ";transport=tcp" for TCP */
+    const char *to_uri;       /* "sip:NUMBER@HOST:PORT", ";transport=tcp|tls" for TCP/TLS */
     const char *from_user;    /* our caller ID (number) */
     enum ua_media_kind offer; /* what the INVITE offers: UA_MEDIA_T38 or UA_MEDIA_AUDIO */
     struct ua_sdp_prefs prefs;

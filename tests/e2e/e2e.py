@@ -637,6 +637,214 @@ def case_rx_tshark(f):
         "(%d repeated end-of-data copies)" % (to_us, from_us, repeats))
 
 
+# ---- SIP over TLS ----
+
+
+def make_certs(tmp):
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with
+    the openssl command line into tmp/tls (never kept). Returns their paths."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        raise Skip("openssl not found (Debian package openssl)")
+    d = os.path.join(tmp, "tls")
+    os.makedirs(d)
+    p = {n: os.path.join(d, n) for n in ("ca.key", "ca.pem", "server.key", "server.pem",
+                                          "client.key", "client.pem", "ext.cnf")}
+
+    def run(*args):
+        r = subprocess.run([openssl] + list(args), capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise TestFailure("openssl %s: %s" % (args[0], r.stderr.strip()))
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        "/CN=inkless test CA", "-keyout", p["ca.key"], "-out", p["ca.pem"])
+    with open(p["ext.cnf"], "w") as fp:
+        fp.write("basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n")
+    for name in ("server", "client"):
+        csr = os.path.join(d, name + ".csr")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=inkless test " + name,
+            "-keyout", p[name + ".key"], "-out", csr)
+        run("x509", "-req", "-in", csr, "-CA", p["ca.pem"], "-CAkey", p["ca.key"],
+            "-CAcreateserial", "-days", "2", "-extfile", p["ext.cnf"], "-out", p[name + ".pem"])
+    return p
+
+
+def peer_tls_dir(tmp, name, key=None, cert=None, ca=None):
+    """faxpeer's --tls-dir (Sofia-SIP's layout): agent.pem = key + certificate, cafile.pem."""
+    d = os.path.join(tmp, name)
+    os.makedirs(d, mode=0o700)
+    if key:
+        with open(os.path.join(d, "agent.pem"), "w") as out:
+            for src in (key, cert):
+                with open(src) as fp:
+                    out.write(fp.read())
+    if ca:
+        shutil.copy(ca, os.path.join(d, "cafile.pem"))
+    return d
+
+
+class Capture:
+    """dumpcap on loopback with a capture filter, into a pcapng file in the test's dir."""
+
+    def __init__(self, f, flt, name):
+        self.dumpcap = shutil.which("dumpcap") or shutil.which("tshark")
+        if not self.dumpcap or not shutil.which("tshark"):
+            raise Skip("tshark not installed")
+        self.pcap = os.path.join(f.t.tmp, name)
+        self.proc = subprocess.Popen([self.dumpcap, "-q", "-i", "lo", "-f", flt, "-w", self.pcap],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.pcap) and time.monotonic() < deadline and \
+                self.proc.poll() is None:
+            time.sleep(0.1)
+        if self.proc.poll() is not None:
+            err = self.proc.stderr.read().decode(errors="replace")
+            if "ermission" in err or "privileges" in err:
+                raise Skip("cannot capture on lo: " + err.strip())
+            raise TestFailure("capture did not start: " + err.strip())
+        time.sleep(0.5)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            time.sleep(0.5)
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@case
+def case_sip_tls(f):
+    """SIP over TLS with client certificates (sip.tls_verify_clients): a CA, server and client
+    certificates made with openssl; the peer sends a fax to the daemon's TLS port (sips:),
+    every page identical and the daemon saying "tls"; a peer without a client certificate
+    is refused; the daemon sends a fax through a trunk with transport "tls" to the peer
+    listening on TLS; tshark sees only TLS records on both ports, no cleartext SIP. And a
+    daemon told to use TLS without a certificate, or with a key that is not the
+    certificate's, refuses to start, saying so."""
+    certs = make_certs(f.t.tmp)
+    tls_port = f.t.ports.sipp_port(3)      # no sipp in this case: its slot is free
+
+    # "tls" without a certificate: a clear startup error, not a TLS failure at the first call.
+    f.t.config = harness.merge(f.t.config, {"sip.transports": ["udp", "tcp", "tls"]})
+    with open(f.t.config_path, "w") as fp:
+        fp.write(harness.config_text(f.t.config))
+    r = subprocess.run([f.t.daemon_path, "-c", f.t.config_path], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=10)
+    if r.returncode == 0 or "\"tls\" needs sip.tls_cert" not in r.stderr:
+        raise TestFailure("TLS without a certificate: exit %d, %r" % (r.returncode, r.stderr))
+    # A key that is not the certificate's: sofia-sip would only log it; the daemon stops.
+    f.t.config = harness.merge(f.t.config, {
+        "sip.tls_port": tls_port, "sip.tls_cert": certs["server.pem"],
+        "sip.tls_key": certs["client.key"]})
+    with open(f.t.config_path, "w") as fp:
+        fp.write(harness.config_text(f.t.config))
+    r = subprocess.run([f.t.daemon_path, "-c", f.t.config_path], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=20)
+    if r.returncode == 0 or "TLS: cannot use the certificate" not in r.stderr:
+        raise TestFailure("TLS with the wrong key: exit %d, %r" % (r.returncode, r.stderr))
+
+    peer_port = f.t.ports.sipp_port(0)
+    cap = Capture(f, "tcp port %d or tcp port %d" % (tls_port, peer_port), "tls.pcapng")
+    try:
+        f.start_daemon(trunk_opts={"proxy": "127.0.0.1:%d" % peer_port, "transport": "tls",
+                                   "caller_id": DIDS["local"]}, overrides={
+            "sip.transports": ["udp", "tcp", "tls"], "sip.tls_port": tls_port,
+            "sip.tls_cert": certs["server.pem"], "sip.tls_key": certs["server.key"],
+            "sip.tls_ca": certs["ca.pem"], "sip.tls_verify_clients": True})
+        f.t.daemon.wait_log(r"tls on %d \(client certificates required\)" % tls_port, 1,
+                            what="TLS in the ready line")
+        uri = "sips:%s@127.0.0.1:%d" % (DIDS["local"].lstrip("+"), tls_port)
+        doc = f.doc("itu1_fine_mh.tif")
+        good = peer_tls_dir(f.t.tmp, "peer", certs["client.key"], certs["client.pem"],
+                            certs["ca.pem"])
+        res = f.run_peer(f.peer_args(SPEED) + ["--call", uri, "--tls-dir", good, "--send", doc,
+                                               "--timeout", "60"], 150)
+        check_ok(res[0], "sender over TLS")
+        if res[0].get("sip_transport") != "tls":
+            raise TestFailure("the peer did not call over TLS: %s" % res[0])
+        rec = f.wait_records(1)[0]
+        f.same_pages(doc, rec["file"], "fax received over TLS")
+        if not f.t.daemon.find(r"via trunk local \(127\.0\.0\.1:\d+, tls\)"):
+            raise TestFailure("the daemon did not see the call as TLS")
+        figures("sip_tls", res[0], 1)
+
+        # No client certificate: the handshake is refused, the call never reaches the daemon.
+        mark = f.t.daemon.mark()
+        bare = peer_tls_dir(f.t.tmp, "peer-nocert", ca=certs["ca.pem"])
+        res = f.run_peer(f.peer_args(SPEED) + ["--call", uri, "--tls-dir", bare, "--send", doc,
+                                               "--timeout", "30", "--expect-fail"], 90)
+        if res[0].get("result") == "ok" or f.t.daemon.find(r"via trunk", since=mark):
+            raise TestFailure("a client without a certificate got through: %s" % res[0])
+        log("E2E sip_tls: no client certificate: SIP status %s (%s)" %
+            (res[0].get("sip_status"), res[0].get("reason")))
+
+        # Outbound: the trunk (transport "tls") dials the peer listening on TLS, which wants
+        # our certificate and checks it against the CA, as we check the peer's.
+        out = os.path.join(f.t.tmp, "peer-rx.tif")
+        peer = subprocess.Popen(
+            f.peer_args(SPEED) + ["--listen", "127.0.0.1:%d" % peer_port, "--tls",
+                                  "--tls-dir", good, "--receive", out, "--idle-timeout", "60",
+                                  "--timeout", "60"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=open(os.path.join(f.t.tmp, "faxpeer-uas.log"), "wb"))
+        try:
+            time.sleep(0.3)
+            r = subprocess.run([f.inkless, "-c", f.t.config_path, "send", "--to", "+15557770001",
+                                "--trunk", "local", "--wait", "--timeout", "60", doc],
+                               capture_output=True, text=True, timeout=90)
+            if r.returncode != 0:
+                raise TestFailure("inkless send over TLS exited %d: %s%s" %
+                                  (r.returncode, r.stdout, r.stderr))
+            out_peer, _ = peer.communicate(timeout=60)
+        finally:
+            if peer.poll() is None:
+                peer.kill()
+                peer.wait()
+        res = [json.loads(l) for l in out_peer.decode().splitlines() if l.startswith('{"call"')]
+        if not res:
+            raise TestFailure("the TLS peer took no call")
+        check_ok(res[0], "peer receiving over TLS")
+        f.same_pages(doc, out, "fax sent over TLS")
+        f.t.daemon.stop()
+    finally:
+        cap.stop()
+
+    # The wire: TLS records only. Every payload byte on both TLS ports, both ways.
+    r = subprocess.run(["tshark", "-r", cap.pcap, "-d", "tcp.port==%d,tls" % tls_port,
+                        "-d", "tcp.port==%d,tls" % peer_port,
+                        "-T", "fields", "-E", "separator=/t", "-e", "tcp.srcport",
+                        "-e", "tcp.dstport", "-e", "tcp.payload", "-e", "tls.record.content_type",
+                        "-e", "tls.record.opaque_type"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("tshark failed: %s" % r.stderr)
+    to_us = from_us = b""
+    types = set()
+    for line in r.stdout.splitlines():
+        # TLS 1.3 names an encrypted record's outer type opaque_type (always 23).
+        sport, dport, payload, ctype, otype = (line.split("\t") + ["", "", "", ""])[:5]
+        data = bytes.fromhex(payload.replace(":", ""))
+        if int(sport or 0) == tls_port or int(dport or 0) == peer_port:
+            from_us += data
+        else:
+            to_us += data
+        types.update(t for t in (ctype + "," + otype).split(",") if t)
+    for what, data in (("to the daemon", to_us), ("from the daemon", from_us)):
+        for clear in (b"SIP/2.0", b"INVITE sip", b"application/sdp", b"T38Fax"):
+            if clear in data:
+                raise TestFailure("cleartext %r %s on a TLS port" % (clear, what))
+        if len(data) < 1000:
+            raise TestFailure("only %d bytes %s on the TLS ports" % (len(data), what))
+    if not {"22", "23"} <= types:
+        raise TestFailure("no TLS handshake and application data records: %s" % sorted(types))
+    log("E2E sip_tls: %d bytes to the daemon, %d from it (ports %d in, %d out), TLS records "
+        "%s, no cleartext SIP" % (len(to_us), len(from_us), tls_port, peer_port, sorted(types)))
+
+
 # ---- sending ----
 
 

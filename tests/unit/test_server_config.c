@@ -115,6 +115,12 @@ check_same_globals(const struct cfg *a, const struct cfg *b)
     CHECK_INT(a->sip_port, b->sip_port);
     CHECK_INT(a->sip_udp, b->sip_udp);
     CHECK_INT(a->sip_tcp, b->sip_tcp);
+    CHECK_INT(a->sip_tls, b->sip_tls);
+    CHECK_INT(a->sip_tls_port, b->sip_tls_port);
+    CHECK_STR(a->sip_tls_cert, b->sip_tls_cert);
+    CHECK_STR(a->sip_tls_key, b->sip_tls_key);
+    CHECK_STR(a->sip_tls_ca, b->sip_tls_ca);
+    CHECK_INT(a->sip_tls_verify_clients, b->sip_tls_verify_clients);
     CHECK_STR(a->user_agent, b->user_agent);
     CHECK_INT(a->answer_delay_ms, b->answer_delay_ms);
     CHECK_INT(a->retry_after_s, b->retry_after_s);
@@ -235,6 +241,11 @@ test_sample(void)
         "listen",
         "port",
         "transports",
+        "tls_port",
+        "tls_cert",
+        "tls_key",
+        "tls_ca",
+        "tls_verify_clients",
         "user_agent",
         "answer_delay_ms",
         "retry_after",
@@ -263,6 +274,9 @@ test_sample(void)
         "t38_reinvite",
         "t38_reinvite_delay_ms",
         "t38",
+        "proxy",
+        "transport",
+        "caller_id",
         "number",
         "type",
         "owner",
@@ -492,8 +506,8 @@ test_sip_and_media(void)
     char err[1024];
     struct cfg *cfg;
 
-    EXPECT_ERROR("sip = {\n  transports = [ \"udp\", \"tls\" ];\n};\n",
-                 "2: sip.transports[1]: unknown transport \"tls\" (one of: udp, tcp)");
+    EXPECT_ERROR("sip = {\n  transports = [ \"udp\", \"sctp\" ];\n};\n",
+                 "2: sip.transports[1]: unknown transport \"sctp\" (one of: udp, tcp, tls)");
     EXPECT_ERROR("sip = {\n  transports = [ \"udp\",\n    \"udp\" ];\n};\n",
                  "3: sip.transports[1]: \"udp\" is listed twice");
     EXPECT_ERROR("sip = {\n  transports = [ ];\n};\n", "2: sip.transports: must not be empty");
@@ -926,6 +940,109 @@ test_find_number_and_take_routes(void)
     CHECK(cfg_find_trunk(&empty, &a) == NULL);
 }
 
+/* SIP over TLS: the files it needs are checked when the file is loaded, each mistake at the
+ * line that makes it (sip.transports when a file is not named at all). */
+static void
+test_tls(void)
+{
+    char err[1024], text[4096], cert[300], key[300], ca[300], missing[300];
+    struct cfg *cfg;
+
+    (void)snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
+    (void)snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
+    (void)snprintf(ca, sizeof(ca), "%s/ca.pem", tmpdir);
+    (void)snprintf(missing, sizeof(missing), "%s/absent.pem", tmpdir);
+    write_file(cert, "not parsed here\n");
+    write_file(key, "not parsed here\n");
+    write_file(ca, "not parsed here\n");
+
+    /* tls listed, nothing else: the default port, and no certificate is a startup error */
+    EXPECT_ERROR("sip = {\n  transports = [ \"udp\", \"tls\" ];\n};\n",
+                 "2: sip.transports: \"tls\" needs sip.tls_cert (our certificate, a PEM file)");
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tls\" ];\n  tls_cert = \"%s\";\n};\n", cert);
+    EXPECT_ERROR(text, "2: sip.transports: \"tls\" needs sip.tls_key");
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tls\" ];\n  tls_cert = \"%s\";\n"
+                   "  tls_key = \"%s\";\n};\n",
+                   missing, key);
+    (void)snprintf(err, sizeof(err), "3: sip.tls_cert: \"%s\": cannot read: %s", missing,
+                   strerror(ENOENT));
+    EXPECT_ERROR(text, err);
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tls\" ];\n  tls_cert = \"%s\";\n"
+                   "  tls_key = \"%s\";\n};\n",
+                   cert, tmpdir);
+    (void)snprintf(err, sizeof(err), "4: sip.tls_key: \"%s\": not a regular file", tmpdir);
+    EXPECT_ERROR(text, err);
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tls\" ];\n  tls_cert = \"%s\";\n"
+                   "  tls_key = \"%s\";\n  tls_ca = \"%s\";\n};\n",
+                   cert, key, missing);
+    (void)snprintf(err, sizeof(err), "5: sip.tls_ca: \"%s\": cannot read: %s", missing,
+                   strerror(ENOENT));
+    EXPECT_ERROR(text, err);
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tls\" ];\n  tls_cert = \"%s\";\n"
+                   "  tls_key = \"%s\";\n  tls_verify_clients = true;\n};\n",
+                   cert, key);
+    EXPECT_ERROR(text, "5: sip.tls_verify_clients: needs sip.tls_ca");
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tcp\", \"tls\" ];\n  tls_cert = \"%s\";\n"
+                   "  tls_key = \"%s\";\n  tls_port = 5060;\n};\n",
+                   cert, key);
+    EXPECT_ERROR(text, "5: sip.tls_port: TLS and TCP both listen on port 5060");
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"tls\" ];\n  tls_cert = \"%s\";\n"
+                   "  tls_key = \"%s\";\n  tls_port = 20000;\n};\n",
+                   cert, key);
+    EXPECT_ERROR(text, "5: sip.tls_port: SIP TLS port 20000 lies inside the media port range");
+
+    /* a trunk dialling over TLS needs the TLS transport */
+    EXPECT_ERROR("trunks = (\n  { name = \"a\"; sources = [ \"::1\" ];\n"
+                 "    transport = \"tls\"; }\n);\n",
+                 "3: trunks[0].transport: \"tls\" needs \"tls\" in sip.transports");
+    EXPECT_ERROR("trunks = (\n  { name = \"a\"; sources = [ \"::1\" ];\n"
+                 "    transport = \"sctp\"; }\n);\n",
+                 "3: trunks[0].transport: unknown value \"sctp\" (one of: udp, tcp, tls)");
+    EXPECT_ERROR("trunks = (\n  { name = \"a\"; sources = [ \"::1\" ];\n"
+                 "    proxy_tcp = true; transport = \"tcp\"; }\n);\n",
+                 "3: trunks[0].proxy_tcp: give either proxy_tcp or transport, not both");
+
+    /* all of it, accepted */
+    (void)snprintf(text, sizeof(text),
+                   "sip = {\n  transports = [ \"udp\", \"tcp\", \"tls\" ];\n"
+                   "  tls_cert = \"%s\";\n  tls_key = \"%s\";\n  tls_ca = \"%s\";\n"
+                   "  tls_port = 5071;\n  tls_verify_clients = true;\n};\n"
+                   "trunks = (\n  { name = \"a\"; sources = [ \"::1\" ]; transport = \"tls\"; },\n"
+                   "  { name = \"b\"; sources = [ \"::2\" ]; proxy_tcp = true; },\n"
+                   "  { name = \"c\"; sources = [ \"::3\" ]; }\n);\n",
+                   cert, key, ca);
+    cfg = load_conf(text, err, sizeof(err));
+    CHECK(cfg != NULL);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+    } else {
+        CHECK(cfg->sip_udp && cfg->sip_tcp && cfg->sip_tls);
+        CHECK_INT(cfg->sip_tls_port, 5071);
+        CHECK_STR(cfg->sip_tls_cert, cert);
+        CHECK_STR(cfg->sip_tls_key, key);
+        CHECK_STR(cfg->sip_tls_ca, ca);
+        CHECK(cfg->sip_tls_verify_clients);
+        CHECK_INT(cfg->routes.trunks[0].transport, CFG_TRANSPORT_TLS);
+        CHECK_INT(cfg->routes.trunks[1].transport, CFG_TRANSPORT_TCP);
+        CHECK_INT(cfg->routes.trunks[2].transport, CFG_TRANSPORT_UDP);
+    }
+    cfg_free(cfg);
+
+    /* TLS settings without "tls" in the list are not looked at */
+    EXPECT_OK("sip = {\n  tls_cert = \"/nonexistent/cert.pem\";\n};\n");
+
+    (void)unlink(cert);
+    (void)unlink(key);
+    (void)unlink(ca);
+}
+
 int
 main(void)
 {
@@ -945,6 +1062,7 @@ main(void)
     test_types_and_ranges();
     test_enums();
     test_sip_and_media();
+    test_tls();
     test_trunks();
     test_numbers();
     test_load_text();

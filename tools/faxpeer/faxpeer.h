@@ -45,7 +45,8 @@ struct fp_options {
     const char *call_uri; /* UAC: request URI, e.g. sip:15551230001@127.0.0.1:5060 */
     char listen_addr[64]; /* UAS */
     int listen_port;
-    bool udp, tcp;        /* SIP transports (UAC uses exactly one) */
+    bool udp, tcp, tls;   /* SIP transports (UAC uses exactly one; tls: UAS only tls) */
+    const char *tls_dir;  /* --tls-dir: agent.pem (key + certificate), cafile.pem (CA) */
     const char *from;     /* our number (From user part, default ident) */
     const char *sip_addr; /* our SIP and media address, default 127.0.0.1 */
 

@@ -35,7 +35,14 @@ static const char usage_text[] =
     "SIP:\n"
     "  --call URI            place calls to URI, e.g. sip:15551230001@127.0.0.1:5060 (UAC)\n"
     "  --listen ADDR:PORT    answer calls there (UAS), e.g. 127.0.0.1:5070 or [::1]:5070\n"
-    "  --transport udp|tcp   SIP transport (UAC default udp; UAS default both)\n"
+    "  --transport udp|tcp|tls  SIP transport (UAC default udp; UAS default udp+tcp);\n"
+    "                        tls: UAC calls sip:...;transport=tls (a sips: URI implies it),\n"
+    "                        UAS listens on TLS only\n"
+    "  --tls                 the same as --transport tls\n"
+    "  --tls-dir DIR         TLS material in Sofia-SIP's layout: DIR/agent.pem (our private\n"
+    "                        key followed by our certificate) and DIR/cafile.pem (CA); with\n"
+    "                        cafile.pem the far end's certificate must verify against it\n"
+    "                        (both ways: a UAS then requires client certificates)\n"
     "  --from NUMBER         our number: From user part and default fax ident (15559990000)\n"
     "  --addr ADDR           our SIP (UAC) and media address (default: the listen address,\n"
     "                        or 127.0.0.1)\n"
@@ -91,6 +98,8 @@ enum {
     OPT_CALL = 256,
     OPT_LISTEN,
     OPT_TRANSPORT,
+    OPT_TLS,
+    OPT_TLS_DIR,
     OPT_FROM,
     OPT_ADDR,
     OPT_ANSWER_DELAY,
@@ -133,6 +142,8 @@ static const struct option long_options[] = {
     {"call", required_argument, NULL, OPT_CALL},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"from", required_argument, NULL, OPT_FROM},
     {"addr", required_argument, NULL, OPT_ADDR},
     {"answer-delay", required_argument, NULL, OPT_ANSWER_DELAY},
@@ -303,8 +314,14 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
             break;
         case OPT_TRANSPORT:
             transport = optarg;
-            if (strcmp(optarg, "udp") && strcmp(optarg, "tcp"))
-                r = usage_error("--transport: '%s' is not udp or tcp", optarg);
+            if (strcmp(optarg, "udp") && strcmp(optarg, "tcp") && strcmp(optarg, "tls"))
+                r = usage_error("--transport: '%s' is not udp, tcp or tls", optarg);
+            break;
+        case OPT_TLS:
+            transport = "tls";
+            break;
+        case OPT_TLS_DIR:
+            o->tls_dir = optarg;
             break;
         case OPT_FROM:
             o->from = optarg;
@@ -468,19 +485,26 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
         return usage_error("--cancel-after is for --call");
 
     /* Transports: the UAC calls over exactly one, the UAS listens on both unless told. */
+    if (o->call_uri && !strncmp(o->call_uri, "sips:", 5) && !transport)
+        transport = "tls";
+    o->tls = transport && !strcmp(transport, "tls");
     o->udp = !transport || !strcmp(transport, "udp");
     o->tcp = transport ? !strcmp(transport, "tcp") : o->is_uas;
+    if (o->tls && !o->tls_dir)
+        return usage_error("--transport tls needs --tls-dir DIR (agent.pem, cafile.pem)");
     if (!o->sip_addr) {
         bool wildcard =
             o->is_uas && (!strcmp(o->listen_addr, "0.0.0.0") || !strcmp(o->listen_addr, "::"));
         o->sip_addr = o->is_uas && !wildcard ? o->listen_addr : "127.0.0.1";
     }
     if (o->call_uri) {
-        if (strncmp(o->call_uri, "sip:", 4))
-            return usage_error("--call: '%s' is not a sip: URI", o->call_uri);
-        /* nua picks the transport from the request URI. */
-        if (o->tcp && !strstr(o->call_uri, "transport=")) {
-            snprintf(call_uri, sizeof(call_uri), "%s;transport=tcp", o->call_uri);
+        if (strncmp(o->call_uri, "sip:", 4) && strncmp(o->call_uri, "sips:", 5))
+            return usage_error("--call: '%s' is not a sip: or sips: URI", o->call_uri);
+        /* nua picks the transport from the request URI (sips: means TLS). */
+        if ((o->tcp || o->tls) && !strstr(o->call_uri, "transport=") &&
+            strncmp(o->call_uri, "sips:", 5)) {
+            snprintf(call_uri, sizeof(call_uri), "%s;transport=%s", o->call_uri,
+                     o->tls ? "tls" : "tcp");
             o->call_uri = call_uri;
         }
     }
@@ -566,7 +590,8 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c, uint64_
     fprintf(f, ", \"media_s\": %.2f, \"role\": \"%s\", \"sip_transport\": \"%s\", \"call_id\": ",
             has_fax ? (double)r->duration_samples / FX38_SAMPLE_RATE : 0.0,
             o->is_send ? "send" : "receive",
-            o->tcp && !o->udp   ? "tcp"
+            o->tls              ? "tls"
+            : o->tcp && !o->udp ? "tcp"
             : o->udp && !o->tcp ? "udp"
                                 : "udp/tcp");
     print_json_string(f, c->call_id);

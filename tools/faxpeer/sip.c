@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SU_ROOT_MAGIC_T struct fp_peer
 #define NUA_MAGIC_T struct fp_peer
@@ -42,6 +43,7 @@
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag_io.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "log.h"
 
@@ -861,17 +863,28 @@ fp_sip_run(struct fp_peer *p)
     }
 
     /* UAS: bind the given port (every transport unless one was named). UAC: an ephemeral
-     * port on the transport we call with ("*" lets the system choose). */
+     * port on the transport we call with ("*" lets the system choose). TLS needs a bound
+     * TLS transport for its client connections too: they use its certificate and CA. */
     bool v6 = strchr(o->is_uas ? o->listen_addr : o->sip_addr, ':') != NULL;
-    const char *tp = o->udp && o->tcp ? "" : o->udp ? ";transport=udp" : ";transport=tcp";
+    const char *tp = o->tls             ? ";transport=tls"
+                     : o->udp && o->tcp ? ""
+                     : o->udp           ? ";transport=udp"
+                                        : ";transport=tcp";
     if (o->is_uas)
-        snprintf(url, sizeof(url), v6 ? "sip:[%s]:%d%s" : "sip:%s:%d%s", o->listen_addr,
-                 o->listen_port, tp);
+        snprintf(url, sizeof(url), v6 ? "%s:[%s]:%d%s" : "%s:%s:%d%s", o->tls ? "sips" : "sip",
+                 o->listen_addr, o->listen_port, o->tls ? "" : tp);
     else
-        snprintf(url, sizeof(url), v6 ? "sip:[%s]:*%s" : "sip:%s:*%s", o->sip_addr, tp);
+        snprintf(url, sizeof(url), v6 ? "%s:[%s]:*%s" : "%s:%s:*%s", o->tls ? "sips" : "sip",
+                 o->sip_addr, o->tls ? "" : tp);
+
+    /* With a CA, the far end must prove itself: the server we call, the client calling us. */
+    char ca[512];
+    snprintf(ca, sizeof(ca), "%s/cafile.pem", o->tls_dir ? o->tls_dir : ".");
+    unsigned policy = o->tls && access(ca, R_OK) == 0 ? TPTLS_VERIFY_ALL : TPTLS_VERIFY_NONE;
 
     p->nua = nua_create(
-        p->root, on_nua_event, p, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
+        p->root, on_nua_event, p, NUTAG_URL(url), TAG_IF(o->tls, TPTAG_CERTIFICATE(o->tls_dir)),
+        TAG_IF(o->tls, TPTAG_TLS_VERIFY_POLICY(policy)), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
         NUTAG_AUTOALERT(0), NUTAG_AUTOACK(1), NUTAG_ENABLEINVITE(1), NUTAG_SESSION_TIMER(0),
         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"), SIPTAG_SUPPORTED_STR(""),
         SIPTAG_ACCEPT_STR("application/sdp"), SIPTAG_USER_AGENT_STR("inkless-faxpeer/0.1"),
