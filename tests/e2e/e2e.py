@@ -909,6 +909,8 @@ class SecondDaemon:
         harness.merge(cfg, {"media.speedup": SPEED, "trunks": [tr], "outbound.retry_base": 1,
                             "outbound.retry_max": 2, "outbound.max_attempts": 1,
                             "fax.ident": "15559990000"})
+        self.tls_port = self.ports.sipp_port(3)
+        harness.merge(cfg, {"sip.tls_port": self.tls_port})
         harness.merge(cfg, self.overrides)
         self.config_path = os.path.join(self.tmp, "inkless.conf")
         with open(self.config_path, "w") as fp:
@@ -926,6 +928,12 @@ class SecondDaemon:
         self.ports.close()
         return False
 
+    def filter(self):
+        """A capture filter for both daemons' SIP ports and media ranges: only this test's
+        packets (tests run in parallel on the same loopback)."""
+        return " or ".join("port %d or udp portrange %d-%d" % (p.sip, p.media_min, p.media_max)
+                           for p in (self.f.t.ports, self.ports))
+
     def send(self, doc, to=DIDS["local"], timeout=200):
         """`inkless send --wait` through this daemon; returns its printed JSON result."""
         argv = [self.f.inkless, "-c", self.config_path, "send", "--to", to, "--trunk", "local",
@@ -937,13 +945,28 @@ class SecondDaemon:
         return r.stdout
 
 
-def daemon_to_daemon(f, doc, codec, t38=False):
+def daemon_to_daemon(f, doc, codec, t38=False, capture=False):
     """The second daemon sends `doc` to the daemon under test with only `codec` enabled on
-    both, T.38 off on both trunks (or on, for the switch); every page checked."""
+    both, T.38 off on both trunks (or on, for the switch); every page checked. `capture`:
+    tshark must find the plain call's audio and SIP in clear (the check g711_srtp relies on
+    can fail)."""
     audio = {"pcmu": codec == "pcmu", "pcma": codec == "pcma"}
     f.start_daemon(trunk_opts={"t38": t38}, overrides={"audio": audio})
     with SecondDaemon(f, trunk_opts={"t38": t38}, overrides={"audio": audio}) as second:
-        out = second.send(doc)
+        cap = Capture(f, second.filter(), "plain.pcapng") if capture and shutil.which(
+            "tshark") else None
+        try:
+            out = second.send(doc)
+        finally:
+            if cap:
+                cap.stop()
+        if cap:
+            total, clear = clear_media(cap.pcap)
+            audio_clear = [c for c in clear if c.startswith("audio")]
+            if len(audio_clear) < 100 or len(audio_clear) == len(clear):
+                raise TestFailure("plain call: %d packets, %d with clear audio, %d with SIP "
+                                  "text: the cleartext check is blind" %
+                                  (total, len(audio_clear), len(clear) - len(audio_clear)))
         if '"success": true' not in out:
             raise TestFailure("the sending daemon reports no success: %s" % out)
     rec = f.wait_records(1)[0]
@@ -1024,32 +1047,71 @@ def case_g711_switch_peer(f):
     switch_to_t38(f, "them", "us")
 
 
+def clear_media(pcap):
+    """Read a capture: (packets, those carrying cleartext): UDP packets whose payload after a
+    12-octet RTP header holds a run of 16 equal octets (G.711 silence or a steady tone, which
+    a fax call is full of; SRTP's ciphertext never shows one), and UDP or TCP payloads with
+    SIP or SDP text."""
+    r = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-E", "separator=/t",
+                        "-e", "udp.payload", "-e", "tcp.payload"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("tshark failed: %s" % r.stderr)
+    total, clear = 0, []
+    for line in r.stdout.splitlines():
+        udp, tcp = (line.split("\t") + [""])[:2]
+        data = bytes.fromhex((udp or tcp).replace(":", ""))
+        if not data:
+            continue
+        total += 1
+        if any(t in data for t in (b"SIP/2.0", b"INVITE sip", b"a=crypto", b"m=audio")):
+            clear.append("SIP/SDP text: %r" % data[:40])
+        elif udp and re.search(rb"(.)\1{15}", data[12:], re.S):
+            clear.append("audio: %s" % data[:24].hex())
+    return total, clear
+
+
 @case
 def case_g711_srtp(f):
-    """SRTP required on both trunks (so no T.38): the second daemon's INVITE offers RTP/SAVP
-    with a=crypto, the daemon under test answers with its own key; 3 pages arrive whole over
-    SRTP, and no RTP packet on the wire carries the fax in clear (tshark, if installed)."""
+    """SRTP over TLS: both daemons listen on TLS (throwaway certificates from openssl), the
+    second dials the first over TLS, SRTP required on both trunks (so no T.38): RTP/SAVP with
+    a=crypto keys, 3 pages arrive whole. tshark on loopback: no cleartext SIP or SDP anywhere
+    and no RTP payload in clear; the same check on a plain RTP call finds both (so the check
+    can fail)."""
+    certs = make_certs(f.t.tmp)
     doc = small_doc(f, 3)
-    f.start_daemon(trunk_opts={"srtp": "required"})
+    tls = {"sip.transports": ["udp", "tcp", "tls"], "sip.tls_cert": certs["server.pem"],
+           "sip.tls_key": certs["server.key"], "sip.tls_ca": certs["ca.pem"]}
+    tls_port = f.t.ports.sipp_port(3)
+    f.start_daemon(trunk_opts={"srtp": "required"},
+                   overrides=dict(tls, **{"sip.tls_port": tls_port}))
     since = f.t.daemon.mark()
-    cap = Capture(f, "rtp") if shutil.which("tshark") else None
-    try:
-        with SecondDaemon(f, trunk_opts={"srtp": "required"}) as second:
+    second = SecondDaemon(f, trunk_opts={"srtp": "required", "transport": "tls",
+                                         "proxy": "127.0.0.1:%d" % tls_port}, overrides=tls)
+    with second:
+        cap = Capture(f, second.filter() + " or tcp port %d or tcp port %d" %
+                      (tls_port, second.tls_port), "srtp.pcapng")
+        try:
             out = second.send(doc)
-            if '"success": true' not in out:
-                raise TestFailure("the sending daemon reports no success: %s" % out)
-    finally:
-        packets = cap.stop() if cap else None
+        finally:
+            cap.stop()
+        if '"success": true' not in out:
+            raise TestFailure("the sending daemon reports no success: %s" % out)
     rec = f.wait_records(1)[0]
     if rec["status"] != "ok" or rec["transport"] != "g711":
         raise TestFailure("daemon's record: %s" % rec)
     f.same_pages(doc, rec["file"], "received fax")
+    if not f.t.daemon.find(r"via trunk local \(127\.0\.0\.1:\d+, tls\)", since):
+        raise TestFailure("the call did not come over TLS")
     m = f.t.daemon.wait_log(r"port \d+: SRTP in (\d+) \(late \d+, duplicate \d+, bad (\d+)\)", 5,
                             since, "SRTP figures line")
-    if int(m.group(1)) < 1000 or int(m.group(2)) != 0:
+    if int(m.group(1)) < 500 or int(m.group(2)) != 0:
         raise TestFailure("SRTP figures: %s" % m.group(0))
-    if packets is not None:
-        check_no_clear_audio(packets)
+    total, clear = clear_media(cap.pcap)
+    if total < 1000 or clear:
+        raise TestFailure("%d packets captured, %d in clear, e.g. %s" % (total, len(clear),
+                                                                       clear[:3]))
+    log("E2E g711_srtp: %d packets on the wire, none in clear; %s" % (total, m.group(0)))
     f.t.daemon.stop()
 
 
@@ -1071,8 +1133,8 @@ def case_g711_srtp_refused(f):
 
 @case
 def case_g711_daemons_pcma(f):
-    """The same over PCMA: 4 pages."""
-    daemon_to_daemon(f, small_doc(f, 4), "pcma")
+    """The same over PCMA: 4 pages; tshark sees this plain call's audio and SIP in clear."""
+    daemon_to_daemon(f, small_doc(f, 4), "pcma", capture=True)
 
 
 # ---- the outbound spool: retries, resume, limits, cancel, crashes ----
