@@ -33,6 +33,12 @@ import harness  # noqa: E402
 from harness import DIDS, Skip, TestFailure, log, trunk  # noqa: E402
 
 SPEED = 10                       # media clock speed-up for most cases
+# Fax over G.711: a late packet is as late in media time as the speed-up makes it, so on a
+# loaded test machine a 10x clock turns scheduling hiccups of a few ms into audio lost from
+# the jitter buffer. The G.711 cases run at 5x with a 200 ms buffer: 40 ms of real-time
+# slack, close to production's 60 ms at real speed (audio.jitter_delay's default).
+G711_SPEED = 5
+G711 = {"audio.jitter_delay": 200}
 PEER_SLACK_S = 30                # real seconds allowed beyond the fax's own duration
 RECORD_TIMEOUT = 10.0            # phase E -> the result record on disk
 
@@ -893,9 +899,10 @@ class SecondDaemon:
     """Another inklessd on its own ports and var dir, whose trunk "local" dials the daemon
     under test: both ends of a call are then our own server. Use as a context manager."""
 
-    def __init__(self, f, trunk_opts=None, overrides=None):
+    def __init__(self, f, trunk_opts=None, overrides=None, speed=G711_SPEED):
         self.f = f
-        self.trunk_opts, self.overrides = trunk_opts or {}, overrides or {}
+        self.trunk_opts, self.overrides = trunk_opts or {}, dict(G711, **(overrides or {}))
+        self.speed = speed
         self.ports = self.daemon = None
 
     def __enter__(self):
@@ -906,7 +913,7 @@ class SecondDaemon:
         tr = trunk(reinvite="none")
         tr.update({"proxy": "127.0.0.1:%d" % self.f.t.ports.sip, "caller_id": "15559990000"})
         tr.update(self.trunk_opts)
-        harness.merge(cfg, {"media.speedup": SPEED, "trunks": [tr], "outbound.retry_base": 1,
+        harness.merge(cfg, {"media.speedup": self.speed, "trunks": [tr], "outbound.retry_base": 1,
                             "outbound.retry_max": 2, "outbound.max_attempts": 1,
                             "fax.ident": "15559990000"})
         self.tls_port = self.ports.sipp_port(3)
@@ -951,7 +958,7 @@ def daemon_to_daemon(f, doc, codec, t38=False, capture=False):
     tshark must find the plain call's audio and SIP in clear (the check g711_srtp relies on
     can fail)."""
     audio = {"pcmu": codec == "pcmu", "pcma": codec == "pcma"}
-    f.start_daemon(trunk_opts={"t38": t38}, overrides={"audio": audio})
+    f.start_daemon(G711_SPEED, trunk_opts={"t38": t38}, overrides=dict(G711, audio=audio))
     with SecondDaemon(f, trunk_opts={"t38": t38}, overrides={"audio": audio}) as second:
         cap = Capture(f, second.filter(), "plain.pcapng") if capture and shutil.which(
             "tshark") else None
@@ -999,7 +1006,8 @@ def case_g711_t38_refused(f):
     the sending daemon's trunk has T.38 off, so it answers 488: the fax, already under way on
     G.711, carries on there and arrives whole."""
     doc = small_doc(f, 3)
-    f.start_daemon(trunk_opts={"t38_reinvite": "us", "t38_reinvite_delay_ms": 300})
+    f.start_daemon(G711_SPEED, trunk_opts={"t38_reinvite": "us", "t38_reinvite_delay_ms": 300},
+                   overrides=G711)
     since = f.t.daemon.mark()
     with SecondDaemon(f, trunk_opts={"t38": False}) as second:
         out = second.send(doc)
@@ -1016,13 +1024,14 @@ def case_g711_t38_refused(f):
 
 def switch_to_t38(f, ours, theirs):
     """A call that starts on audio (the sender's trunk: t38_in_invite false) and is moved to
-    T.38 1.5 s later (15 s of media time: CED, DIS and training have gone on G.711) by the
+    T.38 2 s later (10 s of media time: CED, DIS and training have gone on G.711) by the
     re-INVITE of whichever end has t38_reinvite "us"; the fax then runs on T.38."""
     doc = small_doc(f, 3)
-    f.start_daemon(trunk_opts={"t38_reinvite": ours, "t38_reinvite_delay_ms": 1500})
+    f.start_daemon(G711_SPEED, trunk_opts={"t38_reinvite": ours, "t38_reinvite_delay_ms": 2000},
+                   overrides=G711)
     since = f.t.daemon.mark()
     with SecondDaemon(f, trunk_opts={"t38_in_invite": False, "t38_reinvite": theirs,
-                                     "t38_reinvite_delay_ms": 1500}) as second:
+                                     "t38_reinvite_delay_ms": 2000}) as second:
         out = second.send(doc)
         if '"success": true' not in out:
             raise TestFailure("the sending daemon reports no success: %s" % out)
@@ -1083,8 +1092,8 @@ def case_g711_srtp(f):
     tls = {"sip.transports": ["udp", "tcp", "tls"], "sip.tls_cert": certs["server.pem"],
            "sip.tls_key": certs["server.key"], "sip.tls_ca": certs["ca.pem"]}
     tls_port = f.t.ports.sipp_port(3)
-    f.start_daemon(trunk_opts={"srtp": "required"},
-                   overrides=dict(tls, **{"sip.tls_port": tls_port}))
+    f.start_daemon(G711_SPEED, trunk_opts={"srtp": "required"},
+                   overrides=dict(tls, **{"sip.tls_port": tls_port}, **G711))
     since = f.t.daemon.mark()
     second = SecondDaemon(f, trunk_opts={"srtp": "required", "transport": "tls",
                                          "proxy": "127.0.0.1:%d" % tls_port}, overrides=tls)
@@ -1119,7 +1128,7 @@ def case_g711_srtp(f):
 def case_g711_srtp_refused(f):
     """SRTP required on the daemon's trunk, plain RTP from the caller: 488, and the sending
     daemon's job fails with that status."""
-    f.start_daemon(trunk_opts={"srtp": "required"})
+    f.start_daemon(G711_SPEED, trunk_opts={"srtp": "required"}, overrides=G711)
     since = f.t.daemon.mark()
     with SecondDaemon(f) as second:
         argv = [f.inkless, "-c", second.config_path, "send", "--to", DIDS["local"], "--trunk",
