@@ -218,12 +218,32 @@ fx38_jitter_push(struct fx38_jitter *j, uint32_t ssrc, uint16_t seq, uint32_t ti
     if (verdict == FX38_JITTER_RESYNC)
         resync(j, ssrc, timestamp);
 
+    /* Samples before the playout point were played already: start after them. The loops
+     * keep positions in locals: stores into the ring (uint8_t) may alias any field of *j,
+     * which would have the compiler reload them for every sample. */
     pos = timestamp + j->offset;
-    for (i = 0; i < n; i++, pos++) {
-        if (dist(pos, j->read_pos) < 0 || slot_valid(j, pos))
+    ahead = dist(pos, j->read_pos);
+    i = ahead < 0 ? (size_t)(-(int64_t)ahead) : 0;
+    if (i > n)
+        i = n;
+    for (pos += (uint32_t)i; i < n;) {
+        uint32_t slot = pos & RING_MASK;
+        /* Eight aligned slots all free (the usual case: packets of a multiple of 8
+         * samples, in order): one copy and one valid byte. */
+        if ((slot & 7) == 0 && n - i >= 8 && j->valid[slot >> 3] == 0) {
+            memcpy(j->ring + slot, samples + i, 8);
+            j->valid[slot >> 3] = 0xff;
+            stored += 8;
+            i += 8;
+            pos += 8;
             continue;
-        slot_store(j, pos, samples[i]);
-        stored++;
+        }
+        if (!slot_valid(j, pos)) {
+            slot_store(j, pos, samples[i]);
+            stored++;
+        }
+        i++;
+        pos++;
     }
     if (stored == 0) {
         j->stats.duplicates++;
@@ -305,18 +325,38 @@ fx38_jitter_pull(struct fx38_jitter *j, uint8_t *out, size_t n)
         }
     }
 
-    for (; i < n; i++, j->read_pos++) {
-        if (slot_valid(j, j->read_pos)) {
-            out[i] = j->ring[j->read_pos & RING_MASK];
-            slot_clear(j, j->read_pos);
-            j->has_played = true;
-            j->has_quiet_tail = is_quiet(j, out[i]);
+    /* State in locals (stores to `out` may alias *j, see fx38_jitter_push); only the last
+     * sample output decides has_quiet_tail. */
+    uint32_t pos = j->read_pos;
+    bool has_played = j->has_played, is_last_valid = false;
+    uint64_t filled = 0;
+    while (i < n) {
+        uint32_t slot = pos & RING_MASK;
+        /* Eight aligned slots all received: one copy, one valid byte cleared. */
+        if ((slot & 7) == 0 && n - i >= 8 && j->valid[slot >> 3] == 0xff) {
+            memcpy(out + i, j->ring + slot, 8);
+            j->valid[slot >> 3] = 0;
+            has_played = is_last_valid = true;
+            i += 8;
+            pos += 8;
+            continue;
+        }
+        is_last_valid = slot_valid(j, pos);
+        if (is_last_valid) {
+            out[i] = j->ring[pos & RING_MASK];
+            slot_clear(j, pos);
+            has_played = true;
         } else {
             out[i] = j->silence;
-            j->has_quiet_tail = false;
-            if (j->has_played)
-                j->stats.filled++;
+            if (has_played)
+                filled++;
         }
+        i++;
+        pos++;
     }
+    j->read_pos = pos;
+    j->has_played = has_played;
+    j->stats.filled += filled;
+    j->has_quiet_tail = is_last_valid && is_quiet(j, out[n - 1]);
     update_depth(j);
 }
