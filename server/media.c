@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -42,7 +43,7 @@
 
 #define SAMPLE_RATE 8000
 #define MAX_TICK_SAMPLES (8 * SAMPLE_RATE) /* after a stall, don't fire every timer at once */
-#define RX_BATCH 32   /* datagrams read per readable event before yielding to other fds */
+#define RX_BATCH 8    /* datagrams read per readable event (one recvmmsg) before other fds */
 #define MAX_FRAME 480 /* samples in an RTP packet we send: ptime 60 at most */
 
 /* A channel's G.711 half, allocated when its audio session starts (a T.38 channel has
@@ -81,7 +82,10 @@ struct media_worker {
     uint64_t last_tick_ns;
     uint64_t sample_rem; /* sample-ns not yet turned into whole samples */
     struct media_chan *chans;
-    uint8_t rxbuf[2048];
+    /* recvmmsg(): one system call takes every datagram waiting (usually one) */
+    struct mmsghdr rxmsg[RX_BATCH];
+    struct iovec rxiov[RX_BATCH];
+    uint8_t rxbuf[RX_BATCH][2048];
     uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME + FX38_SRTP_TRAILER_ROOM];
     uint8_t audiobuf[MAX_TICK_SAMPLES]; /* one tick's audio out of a jitter buffer */
     /* Counters, written by the worker only. */
@@ -556,17 +560,19 @@ on_packets(void *data, int fd, uint32_t events)
     struct media_chan *c = data;
     struct media_worker *w = current_worker;
 
-    for (int i = 0; i < RX_BATCH; i++) {
-        ssize_t n = recv(fd, w->rxbuf, sizeof(w->rxbuf), MSG_DONTWAIT);
-        if (n < 0)
-            break; /* EAGAIN, or an ICMP error from an earlier send: nothing to read */
+    int n = recvmmsg(fd, w->rxmsg, RX_BATCH, MSG_DONTWAIT, NULL);
+    /* n < 0: EAGAIN, or an ICMP error from an earlier send: nothing to read. More than
+     * RX_BATCH waiting: the rest comes with the next (level-triggered) event. */
+    for (int i = 0; i < n; i++) {
+        uint8_t *pkt = w->rxbuf[i];
+        size_t len = w->rxmsg[i].msg_len;
         if (c->is_fax_done)
-            continue;
+            break;
         if (c->fax) {
-            if (fx38_rx_udptl(c->fax, w->rxbuf, (size_t)n) < 0)
+            if (fx38_rx_udptl(c->fax, pkt, len) < 0)
                 c->rx_bad++; /* also the far end's last RTP packets after a switch */
         } else if (c->audio) {
-            rx_rtp(c, w->rxbuf, (size_t)n);
+            rx_rtp(c, pkt, len);
         }
     }
 }
@@ -697,6 +703,10 @@ worker_init(struct media_worker *w, int index, const struct media_options *opts,
 {
     w->index = index;
     w->tfd = -1;
+    for (int i = 0; i < RX_BATCH; i++) {
+        w->rxiov[i] = (struct iovec){.iov_base = w->rxbuf[i], .iov_len = sizeof(w->rxbuf[i])};
+        w->rxmsg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &w->rxiov[i], .msg_iovlen = 1}};
+    }
     w->opts = opts;
     w->reply_q = reply_q;
     w->loop = loop_new((size_t)opts->max_channels * 4 + 64);
