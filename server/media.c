@@ -9,8 +9,10 @@
  *            (whatever T.30 had done in audio is abandoned: the T.38 session starts over,
  *            as the far end's gateway does) and starts T.38; T.38 → T.38 applies the new
  *            parameters
- *   packets  T.38: fx38_rx_udptl(). Audio: RTP parsed, G.711 into the jitter buffer.
- *   tick     the samples really elapsed: audio is pulled from the jitter buffer into the
+ *   tick     first what arrived since the last tick, read with recvmmsg() (sockets are
+ *            not in epoll: one wake-up a tick for every channel of the worker): T.38 into
+ *            fx38_rx_udptl(), RTP parsed and its G.711 into the jitter buffer. Then the
+ *            samples really elapsed: audio is pulled from the jitter buffer into the
  *            fax modems, then the session runs (fx38_tick / fx38_audio_tick) and what it
  *            sends leaves as UDPTL or as RTP packets of the negotiated ptime
  *   phase E  MEDIA_REPLY_FAX_DONE to the SIP thread, which hangs up
@@ -43,7 +45,8 @@
 
 #define SAMPLE_RATE 8000
 #define MAX_TICK_SAMPLES (8 * SAMPLE_RATE) /* after a stall, don't fire every timer at once */
-#define RX_BATCH 8    /* datagrams read per readable event (one recvmmsg) before other fds */
+#define RX_BATCH 8                         /* datagrams one recvmmsg() takes */
+#define RX_BATCHES 16 /* recvmmsg() calls per channel and tick at most: 128 datagrams */
 #define MAX_FRAME 480 /* samples in an RTP packet we send: ptime 60 at most */
 
 /* A channel's G.711 half, allocated when its audio session starts (a T.38 channel has
@@ -243,8 +246,6 @@ params_from_desc(const struct media_options *o, const struct ua_media_desc *m,
     };
 }
 
-static void on_packets(void *data, int fd, uint32_t events);
-
 static int
 open_socket(struct media_worker *w, struct media_chan *c)
 {
@@ -273,11 +274,6 @@ open_socket(struct media_worker *w, struct media_chan *c)
         return -errno;
     if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
         int r = -errno;
-        close(fd);
-        return r;
-    }
-    int r = loop_add_io(w->loop, &c->io, fd, EPOLLIN, on_packets, c);
-    if (r < 0) {
         close(fd);
         return r;
     }
@@ -451,6 +447,7 @@ chan_attach(struct media_worker *w, struct media_chan *c)
     c->is_fax_done = false;
     c->is_switching = false;
     c->rx_bad = 0;
+    c->rx_early = 0;
     c->tx_errors = 0;
     c->ticks = 0;
     c->attached_ns = loop_now(w->loop);
@@ -511,7 +508,6 @@ chan_detach(struct media_worker *w, struct media_chan *c)
     }
     stop_audio(c, true);
     if (c->fd >= 0) {
-        loop_del_io(w->loop, &c->io);
         close(c->fd);
         c->fd = -1;
     }
@@ -554,26 +550,30 @@ rx_rtp(struct media_chan *c, uint8_t *pkt, size_t len)
         c->rx_bad++; /* over 60 ms in one packet */
 }
 
+/* Everything that arrived on c's socket since the last tick. Sockets are read on the tick,
+ * not when they become readable: one wake-up a tick per worker instead of one per packet,
+ * and one recvmmsg() a channel, which at 50 packets/s is about one packet (fax needs no
+ * lower latency: the jitter buffer holds 60 ms, T.38 tolerates far more). */
 static void
-on_packets(void *data, int fd, uint32_t events)
+drain_socket(struct media_worker *w, struct media_chan *c)
 {
-    struct media_chan *c = data;
-    struct media_worker *w = current_worker;
-
-    int n = recvmmsg(fd, w->rxmsg, RX_BATCH, MSG_DONTWAIT, NULL);
-    /* n < 0: EAGAIN, or an ICMP error from an earlier send: nothing to read. More than
-     * RX_BATCH waiting: the rest comes with the next (level-triggered) event. */
-    for (int i = 0; i < n; i++) {
-        uint8_t *pkt = w->rxbuf[i];
-        size_t len = w->rxmsg[i].msg_len;
-        if (c->is_fax_done)
-            break;
-        if (c->fax) {
-            if (fx38_rx_udptl(c->fax, pkt, len) < 0)
-                c->rx_bad++; /* also the far end's last RTP packets after a switch */
-        } else if (c->audio) {
-            rx_rtp(c, pkt, len);
+    for (int batch = 0; batch < RX_BATCHES && !c->is_fax_done; batch++) {
+        int n = recvmmsg(c->fd, w->rxmsg, RX_BATCH, MSG_DONTWAIT, NULL);
+        /* n < 0: EAGAIN, or an ICMP error from an earlier send: nothing (more) to read. */
+        for (int i = 0; i < n && !c->is_fax_done; i++) {
+            uint8_t *pkt = w->rxbuf[i];
+            size_t len = w->rxmsg[i].msg_len;
+            if (c->fax) {
+                if (fx38_rx_udptl(c->fax, pkt, len) < 0)
+                    c->rx_bad++; /* also the far end's last RTP packets after a switch */
+            } else if (c->audio) {
+                rx_rtp(c, pkt, len);
+            } else {
+                c->rx_early++; /* before the answer or the media: nothing to give it to */
+            }
         }
+        if (n < RX_BATCH)
+            break;
     }
 }
 
@@ -612,6 +612,9 @@ on_tick(void *data, int fd, uint32_t events)
     uint64_t t38_deadline = (uint64_t)w->opts->t38_timeout_s * 1000 / (uint64_t)w->opts->tick_ms;
     for (struct media_chan *c = w->chans; c; c = c->next) {
         c->ticks++;
+        if (c->is_fax_done || c->fd < 0)
+            continue;
+        drain_socket(w, c);
         if (c->is_fax_done)
             continue;
         if (c->fax) {

@@ -44,8 +44,7 @@ struct media_chan {
 
     /* the worker's */
     struct media_chan *prev, *next; /* worker's active list */
-    int fd;                         /* UDPTL/RTP socket, -1 if none */
-    struct loop_io io;
+    int fd;                         /* UDPTL/RTP socket, -1 if none; read on the tick */
     struct sockaddr_storage remote;
     socklen_t remote_len;
     struct fx38_session *fax;  /* T.38 */
@@ -56,6 +55,7 @@ struct media_chan {
     uint64_t ticks;
     uint64_t tx_errors; /* sendto() failures, counted, never fatal (pitfall 3) */
     uint64_t rx_bad;    /* datagrams that were not valid UDPTL or RTP for this channel */
+    uint64_t rx_early;  /* datagrams before there was a fax session to take them */
 };
 
 /* Replies a worker posts on the reply queue given to media_start(). */
