@@ -91,6 +91,7 @@ struct media_worker {
     uint8_t rxbuf[RX_BATCH][2048];
     uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME + FX38_SRTP_TRAILER_ROOM];
     uint8_t audiobuf[MAX_TICK_SAMPLES]; /* one tick's audio out of a jitter buffer */
+    uint8_t missing[MAX_TICK_SAMPLES];  /* and which of its samples never came */
     /* Counters, written by the worker only. */
     _Atomic uint64_t ticks, late_ticks, max_late_ns, work_ns, max_work_ns;
     _Atomic uint64_t late_hist[MEDIA_LATE_BUCKETS];
@@ -622,8 +623,8 @@ on_tick(void *data, int fd, uint32_t events)
         } else if (c->audio) {
             /* Received audio first (it may end the fax), then what elapsed. */
             struct media_audio *a = c->audio;
-            fx38_jitter_pull(&a->jitter, w->audiobuf, (size_t)samples);
-            fx38_audio_rx(a->fax, w->audiobuf, (size_t)samples);
+            fx38_jitter_pull_marked(&a->jitter, w->audiobuf, w->missing, (size_t)samples);
+            fx38_audio_rx_marked(a->fax, w->audiobuf, w->missing, (size_t)samples);
             if (!c->is_fax_done)
                 fx38_audio_tick(a->fax, (int)samples);
         } else if (c->ticks > t38_deadline) {

@@ -106,6 +106,31 @@ fx38_audio_set_page_handler(struct fx38_audio *s, fx38_page_fn *fn)
 }
 
 void
+fx38_audio_rx_marked(struct fx38_audio *s, const uint8_t *g711, const uint8_t *missing,
+                     size_t samples)
+{
+    size_t i = 0;
+    while (i < samples && !s->t30.is_done) {
+        size_t run = 1;
+        while (i + run < samples && missing[i + run] == missing[i])
+            run++;
+        if (missing[i]) {
+            /* The modems keep their timing and carrier across the gap (spandsp's fill-in),
+             * and T.30's timers run over it, as over audio. */
+            for (size_t left = run; left > 0 && !s->t30.is_done;) {
+                int n = left > FX38_SAMPLE_RATE ? FX38_SAMPLE_RATE : (int)left;
+                s->rx_samples += (uint64_t)n;
+                (void)fax_rx_fillin(s->fax, n);
+                left -= (size_t)n;
+            }
+        } else {
+            fx38_audio_rx(s, g711 + i, run);
+        }
+        i += run;
+    }
+}
+
+void
 fx38_audio_rx(struct fx38_audio *s, const uint8_t *g711, size_t samples)
 {
     while (samples > 0 && !s->t30.is_done) {

@@ -52,6 +52,13 @@ void fx38_audio_set_page_handler(struct fx38_audio *s, fx38_page_fn *fn);
  * in order. Ignored after phase E. */
 void fx38_audio_rx(struct fx38_audio *s, const uint8_t *g711, size_t samples);
 
+/* The same with the jitter buffer's marks (fx38_jitter_pull_marked): a sample whose
+ * missing[] octet is non-zero was never received, and the modems are run over it with
+ * spandsp's fill-in (keeping timing and carrier through a lost packet) instead of being fed
+ * its silence. g711 and missing are borrowed, `samples` octets each. */
+void fx38_audio_rx_marked(struct fx38_audio *s, const uint8_t *g711, const uint8_t *missing,
+                          size_t samples);
+
 /* Advance time by `samples` (8 kHz): produce that much transmit audio and hand it to the send
  * callback (silence when the modems are idle, and after phase E). If less audio was received
  * than time passed (beyond one tick's slack), the modems and T.30 timers are run over the

@@ -289,12 +289,20 @@ measure_drift(struct fx38_jitter *j, size_t n)
 void
 fx38_jitter_pull(struct fx38_jitter *j, uint8_t *out, size_t n)
 {
+    fx38_jitter_pull_marked(j, out, NULL, n);
+}
+
+void
+fx38_jitter_pull_marked(struct fx38_jitter *j, uint8_t *out, uint8_t *ret_missing, size_t n)
+{
     size_t i = 0, k;
 
     if (n == 0)
         return;
     if (!j->has_stream) {
         memset(out, j->silence, n);
+        if (ret_missing)
+            memset(ret_missing, 1, n);
         return;
     }
     if (j->was_late && !j->was_stored)
@@ -317,6 +325,8 @@ fx38_jitter_pull(struct fx38_jitter *j, uint8_t *out, size_t n)
         k = (size_t)(-j->pending < FX38_JITTER_DRIFT_STEP ? -j->pending : FX38_JITTER_DRIFT_STEP);
         if (k < n && is_silent(j, j->read_pos, n - k)) {
             memset(out, j->silence, k);
+            if (ret_missing)
+                memset(ret_missing, 0, k); /* silence between received silences */
             i = k;
             j->pending += (int32_t)k;
             j->stats.drift_inserted += k;
@@ -335,6 +345,8 @@ fx38_jitter_pull(struct fx38_jitter *j, uint8_t *out, size_t n)
         /* Eight aligned slots all received: one copy, one valid byte cleared. */
         if ((slot & 7) == 0 && n - i >= 8 && j->valid[slot >> 3] == 0xff) {
             memcpy(out + i, j->ring + slot, 8);
+            if (ret_missing)
+                memset(ret_missing + i, 0, 8);
             j->valid[slot >> 3] = 0;
             has_played = is_last_valid = true;
             i += 8;
@@ -342,6 +354,8 @@ fx38_jitter_pull(struct fx38_jitter *j, uint8_t *out, size_t n)
             continue;
         }
         is_last_valid = slot_valid(j, pos);
+        if (ret_missing)
+            ret_missing[i] = !is_last_valid;
         if (is_last_valid) {
             out[i] = j->ring[pos & RING_MASK];
             slot_clear(j, pos);
