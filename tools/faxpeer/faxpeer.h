@@ -42,6 +42,11 @@
 #define FP_BYE_DELAY_TICKS 150
 #define FP_PATH_LEN 256        /* spandsp cuts file names at 256 bytes */
 #define FP_MAX_DRIFT_PPM 10000 /* --drift range: ±1 % */
+/* --jitter-delay default: 60 ms of media time, but at least 20 ms of real time, since our
+ * own stalls (a busy machine, a page read or written in one tick: SPANDSP-NOTES) are real
+ * time and would outgrow a 60 ms buffer at --speed 10 (6 ms). Capped by the jitter buffer. */
+#define FP_JITTER_DEFAULT_MS 60
+#define FP_JITTER_REAL_MS 20
 /* Samples the G.711 engine may make in one tick (160 + drift) plus one packet still waiting:
  * the RTP packetiser's buffer. */
 #define FP_AUDIO_BUF (2 * FX38_AUDIO_MAX_FRAME)

@@ -72,7 +72,9 @@ static const char usage_text[] =
     "G.711 (RTP; RFC 4733 events, CN and RTCP are ignored):\n"
     "  --codec pcmu|pcma|both  what we offer (UAC) or accept (UAS); default both, PCMU first\n"
     "  --ptime MS            packet size we send, 10..60 (default: the negotiated ptime)\n"
-    "  --jitter-delay MS     playout delay of our jitter buffer, 0..200 (default 60)\n"
+    "  --jitter-delay MS     playout delay of our jitter buffer, 0..200, media time (default\n"
+    "                        60; at --speed over 3, 20 ms of real time: stalls of this\n"
+    "                        process, a page read or written, do not shrink with --speed)\n"
     "  --drift PPM           our audio clock runs PPM parts per million fast (+) or slow (-)\n"
     "                        against the media clock, like an ATA's crystal (-10000..10000)\n"
     "Impairments (UDPTL or RTP packets, seeded PRNG; delays in media time):\n"
@@ -299,7 +301,7 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
         .t38 = FP_T38_INITIAL,
         .reinvite_delay_ms = 500,
         .codec = FP_CODEC_BOTH,
-        .jitter_delay_ms = 60,
+        .jitter_delay_ms = -1,
         .redundancy = -1,
         .max_datagram = 400,
         .version = 0,
@@ -538,6 +540,13 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
         o->timeout_s = 600.0 / o->speed;
     if (!has_idle)
         o->idle_timeout_s = o->timeout_s;
+    if (o->jitter_delay_ms < 0) {
+        int max = FX38_JITTER_MAX_DELAY * 1000 / FX38_RTP_RATE;
+        int real = FP_JITTER_REAL_MS * o->speed;
+        o->jitter_delay_ms = real < FP_JITTER_DEFAULT_MS ? FP_JITTER_DEFAULT_MS
+                             : real > max                ? max
+                                                         : real;
+    }
     if (!has_concurrent)
         o->concurrent = o->is_uas ? 0 : 1;
 

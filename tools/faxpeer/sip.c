@@ -437,8 +437,8 @@ on_reinvite(struct fp_call *c, const sip_t *sip)
         /* --t38 none/refuse: T.38 is not in our prefs, so a T.38 offer lands here. */
         if (is_audio_only(o) && offers_t38(&offer)) {
             c->t38_refused++;
-            log_info("call %d: %s the far end's T.38 re-INVITE (488); staying on G.711", c->index,
-                     o->t38 == FP_T38_REFUSE ? "refusing" : "no T.38:");
+            log_info("call %d: %s the far end's T.38 re-INVITE with 488; staying on G.711",
+                     c->index, o->t38 == FP_T38_REFUSE ? "refusing" : "no T.38 here: answering");
         }
         return reject_reinvite(c, SIP_488_NOT_ACCEPTABLE);
     }
