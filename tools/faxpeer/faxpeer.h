@@ -35,7 +35,7 @@
 
 #define FP_TICK_MS 20
 #define FP_TICK_SAMPLES 160
-#define FP_EARLY_PACKETS 8 /* UDPTL packets kept from before our session started */
+#define FP_EARLY_PACKETS 8 /* datagrams kept for a session not started yet (media.c) */
 #define FP_LINGER_TICKS 25 /* after phase E, keep the media up this long, then BYE */
 /* --bye-after-pages: from the Nth page to our BYE: 3 s, time for its MCF to reach the sender
  * (a V.21 frame behind a 1 s preamble), but well inside the next page. */
@@ -168,8 +168,7 @@ struct fp_audio {
     uint64_t samples; /* engine samples run (drift included) */
 };
 
-/* Media of one call: its UDP socket, the fax session (G.711 or T.38) and the impairment shims.
- */
+/* Media of one call: its UDP socket, its fax session (G.711, then maybe T.38), the shims. */
 struct fp_media {
     int fd;
     int wait_index; /* su_root registration, -1 if none */
@@ -197,7 +196,7 @@ struct fp_media {
     uint8_t early[FP_EARLY_PACKETS][FP_IMPAIR_MAX_PACKET];
 
     uint64_t rx_datagrams; /* read from the socket */
-    uint64_t rx_early;     /* before the session: kept (up to FP_EARLY_PACKETS) or dropped */
+    uint64_t rx_early;     /* for the early buffer: kept (up to FP_EARLY_PACKETS) or dropped */
     uint64_t rx_oversize;  /* larger than the T38FaxMaxDatagram we announced */
     uint64_t tx_datagrams;
     uint64_t tx_errors; /* sendto failures, counted and ignored (SPANDSP-NOTES pitfall 3) */
