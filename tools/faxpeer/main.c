@@ -29,8 +29,8 @@
 static const char usage_text[] =
     "usage: faxpeer (--call URI | --listen ADDR:PORT) (--send FILE.tif | --receive OUT.tif)\n"
     "               [options]\n"
-    "A SIP + T.38 fax endpoint (Sofia-SIP nua + spandsp) that plays a carrier or a fax\n"
-    "machine. One JSON line per call on stdout at the end; log on stderr.\n"
+    "A SIP fax endpoint, T.38 or G.711 (Sofia-SIP nua + spandsp), that plays a carrier, an\n"
+    "ATA or a fax machine. One JSON line per call on stdout at the end; log on stderr.\n"
     "\n"
     "SIP:\n"
     "  --call URI            place calls to URI, e.g. sip:15551230001@127.0.0.1:5060 (UAC)\n"
@@ -58,20 +58,33 @@ static const char usage_text[] =
     "  --max-rate BPS        14400 (V.17), 9600 (V.29) or 4800 (V.27ter); also T38MaxBitRate\n"
     "  --ident TEXT          T.30 station ident (TSI/CSI), at most 20 characters\n"
     "  --header TEXT         page header line (sending)\n"
-    "T.38:\n"
+    "T.38 (whenever the call is on audio, the fax runs over G.711 until T.38 is agreed):\n"
     "  --t38 MODE            initial: T.38 in the INVITE (UAS: accept what is offered)\n"
     "                        reinvite: audio first, our T.38 re-INVITE after --reinvite-delay\n"
+    "                        (refused: the fax goes on over G.711)\n"
     "                        wait: audio first, accept the far end's T.38 re-INVITE\n"
     "                        glare: audio; answer the far end's re-INVITE 491 and send ours\n"
-    "                        at once (retries after 491 per RFC 3261 14.1). Default initial\n"
-    "  --reinvite-delay MS   delay of our re-INVITE after the call is up (default 500)\n"
+    "                        at once (retries after 491 per RFC 3261 14.1)\n"
+    "                        none: audio only; T.38 never offered nor accepted (re-INVITE 488)\n"
+    "                        refuse: as none, counting each refusal (t38_refused). Default\n"
+    "                        initial\n"
+    "  --reinvite-delay MS   delay of our re-INVITE after the call is up, media time (default\n"
+    "                        500; 3000 = after CNG/CED, as an ATA switches)\n"
     "  --redundancy N        UDPTL secondaries we send, 0..8 (default 3 control / 2 image);\n"
     "                        0 also announces t38UDPNoEC\n"
     "  --fec                 announce and send T38FaxUdpEC t38UDPFEC (span 3, 3 entries)\n"
     "  --max-datagram N      T38FaxMaxDatagram we announce (default 400); larger incoming\n"
     "                        packets are counted as udptl.oversize\n"
     "  --version N           T38FaxVersion 0..3 (default 0)\n"
-    "Impairments (UDPTL, seeded PRNG; delays in media time):\n"
+    "G.711 (RTP; RFC 4733 events, CN and RTCP are ignored):\n"
+    "  --codec pcmu|pcma|both  what we offer (UAC) or accept (UAS); default both, PCMU first\n"
+    "  --ptime MS            packet size we send, 10..60 (default: the negotiated ptime)\n"
+    "  --jitter-delay MS     playout delay of our jitter buffer, 0..200, media time (default\n"
+    "                        60; at --speed over 3, 20 ms of real time: stalls of this\n"
+    "                        process, a page read or written, do not shrink with --speed)\n"
+    "  --drift PPM           our audio clock runs PPM parts per million fast (+) or slow (-)\n"
+    "                        against the media clock, like an ATA's crystal (-10000..10000)\n"
+    "Impairments (UDPTL or RTP packets, seeded PRNG; delays in media time):\n"
     "  --loss PCT            lose PCT % of the packets\n"
     "  --burst N             ... in bursts of N packets (same overall rate)\n"
     "  --reorder PCT         swap PCT % of the packets with the next one\n"
@@ -113,6 +126,10 @@ enum {
     OPT_HEADER,
     OPT_T38,
     OPT_REINVITE_DELAY,
+    OPT_CODEC,
+    OPT_PTIME,
+    OPT_JITTER_DELAY,
+    OPT_DRIFT,
     OPT_REDUNDANCY,
     OPT_FEC,
     OPT_MAX_DATAGRAM,
@@ -157,6 +174,10 @@ static const struct option long_options[] = {
     {"header", required_argument, NULL, OPT_HEADER},
     {"t38", required_argument, NULL, OPT_T38},
     {"reinvite-delay", required_argument, NULL, OPT_REINVITE_DELAY},
+    {"codec", required_argument, NULL, OPT_CODEC},
+    {"ptime", required_argument, NULL, OPT_PTIME},
+    {"jitter-delay", required_argument, NULL, OPT_JITTER_DELAY},
+    {"drift", required_argument, NULL, OPT_DRIFT},
     {"redundancy", required_argument, NULL, OPT_REDUNDANCY},
     {"fec", no_argument, NULL, OPT_FEC},
     {"max-datagram", required_argument, NULL, OPT_MAX_DATAGRAM},
@@ -290,6 +311,8 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
         .from = "15559990000",
         .t38 = FP_T38_INITIAL,
         .reinvite_delay_ms = 500,
+        .codec = FP_CODEC_BOTH,
+        .jitter_delay_ms = -1,
         .redundancy = -1,
         .max_datagram = 400,
         .version = 0,
@@ -371,11 +394,37 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
                 o->t38 = FP_T38_WAIT;
             else if (!strcmp(optarg, "glare"))
                 o->t38 = FP_T38_GLARE;
+            else if (!strcmp(optarg, "none"))
+                o->t38 = FP_T38_NONE;
+            else if (!strcmp(optarg, "refuse"))
+                o->t38 = FP_T38_REFUSE;
             else
-                r = usage_error("--t38: '%s' is not initial, reinvite, wait or glare", optarg);
+                r = usage_error("--t38: '%s' is not initial, reinvite, wait, glare, none or refuse",
+                                optarg);
             break;
         case OPT_REINVITE_DELAY:
             r = parse_int("reinvite-delay", optarg, 0, 600000, &o->reinvite_delay_ms);
+            break;
+        case OPT_CODEC:
+            if (!strcmp(optarg, "pcmu"))
+                o->codec = FP_CODEC_PCMU;
+            else if (!strcmp(optarg, "pcma"))
+                o->codec = FP_CODEC_PCMA;
+            else if (!strcmp(optarg, "both"))
+                o->codec = FP_CODEC_BOTH;
+            else
+                r = usage_error("--codec: '%s' is not pcmu, pcma or both", optarg);
+            break;
+        case OPT_PTIME:
+            r = parse_int("ptime", optarg, 10, FX38_JITTER_MAX_PACKET * 1000 / FX38_RTP_RATE,
+                          &o->ptime_ms);
+            break;
+        case OPT_JITTER_DELAY:
+            r = parse_int("jitter-delay", optarg, 0, FX38_JITTER_MAX_DELAY * 1000 / FX38_RTP_RATE,
+                          &o->jitter_delay_ms);
+            break;
+        case OPT_DRIFT:
+            r = parse_int("drift", optarg, -FP_MAX_DRIFT_PPM, FP_MAX_DRIFT_PPM, &o->drift_ppm);
             break;
         case OPT_REDUNDANCY:
             r = parse_int("redundancy", optarg, 0, FX38_UDPTL_MAX_REDUNDANCY, &o->redundancy);
@@ -515,6 +564,13 @@ parse_args(int argc, char **argv, struct fp_options *o, int *ret_log_level)
         o->timeout_s = 600.0 / o->speed;
     if (!has_idle)
         o->idle_timeout_s = o->timeout_s;
+    if (o->jitter_delay_ms < 0) {
+        int max = FX38_JITTER_MAX_DELAY * 1000 / FX38_RTP_RATE;
+        int real = FP_JITTER_REAL_MS * o->speed;
+        o->jitter_delay_ms = real < FP_JITTER_DEFAULT_MS ? FP_JITTER_DEFAULT_MS
+                             : real > max                ? max
+                                                         : real;
+    }
     if (!has_concurrent)
         o->concurrent = o->is_uas ? 0 : 1;
 
@@ -570,6 +626,36 @@ print_impair(FILE *f, const char *name, const struct fp_impair_stats *s)
             name, s->packets, s->dropped, s->duplicated, s->reordered, s->delayed);
 }
 
+static const char *
+t38_mode_name(enum fp_t38_mode mode)
+{
+    static const char *const names[] = {
+        [FP_T38_INITIAL] = "initial", [FP_T38_REINVITE] = "reinvite", [FP_T38_WAIT] = "wait",
+        [FP_T38_GLARE] = "glare",     [FP_T38_NONE] = "none",         [FP_T38_REFUSE] = "refuse",
+    };
+    return names[mode];
+}
+
+/* The G.711 leg, when there was one: RTP, jitter buffer and the engine's clock. */
+static void
+print_rtp(FILE *f, const struct fp_call *c)
+{
+    const struct fp_audio *a = &c->m.audio;
+    const struct fx38_jitter_stats *j = &a->jitter.stats;
+    fprintf(f,
+            ", \"rtp\": {\"rx_packets\": %" PRIu64 ", \"ignored\": %" PRIu64
+            ", \"malformed\": %" PRIu64 ", \"stale\": %" PRIu64 ", \"tx_packets\": %" PRIu64
+            ", \"engine_samples\": %" PRIu64 ", \"switch_s\": %.2f",
+            a->rx_packets, a->rx_ignored, a->rx_malformed, a->rx_stale, a->tx_packets, a->samples,
+            (double)c->m.switch_tick * FP_TICK_MS / 1000);
+    fprintf(f,
+            ", \"jitter\": {\"received\": %" PRIu64 ", \"duplicates\": %" PRIu64
+            ", \"late\": %" PRIu64 ", \"filled\": %" PRIu64 ", \"resyncs\": %" PRIu64
+            ", \"drift_dropped\": %" PRIu64 ", \"drift_inserted\": %" PRIu64 "}}",
+            j->received, j->duplicates, j->late, j->filled, j->resyncs, j->drift_dropped,
+            j->drift_inserted);
+}
+
 static void
 print_call(FILE *f, const struct fp_options *o, const struct fp_call *c, uint64_t p_begin_ns)
 {
@@ -585,8 +671,10 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c, uint64_
             has_fax ? r->pages : 0, has_fax ? r->bit_rate : 0,
             has_fax && r->ecm ? "true" : "false");
     print_json_string(f, has_fax ? r->remote_ident : "");
-    fprintf(f, ", \"sip_status\": %d, \"transport\": \"%s\", \"duration_s\": %.3f", c->sip_status,
-            has_fax ? "t38" : "none", call_duration_s(c));
+    fprintf(f, ", \"sip_status\": %d, \"transport\": \"%s\", \"codec\": \"%s\"", c->sip_status,
+            fp_transport_name(has_fax ? c->m.transport : FP_TRANSPORT_NONE),
+            c->m.codec ? c->m.codec : "");
+    fprintf(f, ", \"duration_s\": %.3f", call_duration_s(c));
     fprintf(f, ", \"media_s\": %.2f, \"role\": \"%s\", \"sip_transport\": \"%s\", \"call_id\": ",
             has_fax ? (double)r->duration_samples / FX38_SAMPLE_RATE : 0.0,
             o->is_send ? "send" : "receive",
@@ -605,6 +693,10 @@ print_call(FILE *f, const struct fp_options *o, const struct fp_call *c, uint64_
             c->start_ns > p_begin_ns ? (double)(c->start_ns - p_begin_ns) / 1e9 : 0.0);
     fprintf(f, ", \"reinvites_sent\": %d, \"glare_491\": %d, \"far_bye\": %s", c->reinvites_sent,
             c->glare_491, c->is_far_bye ? "true" : "false");
+    fprintf(f, ", \"t38_mode\": \"%s\", \"t38_refused\": %d, \"t38_reinvite_status\": %d",
+            t38_mode_name(o->t38), c->t38_refused, c->t38_reinvite_status);
+    if (c->m.codec && c->m.codec[0])
+        print_rtp(f, c);
     fprintf(f,
             ", \"udptl\": {\"packets\": %" PRIu64 ", \"recovered\": %" PRIu64 ", \"lost\": %" PRIu64
             ", \"duplicates\": %" PRIu64 ", \"late\": %" PRIu64 ", \"malformed\": %" PRIu64

@@ -1,12 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* faxpeer media: one UDP socket per call carrying UDPTL, the fx38_session (spandsp T.38
- * terminal on our UDPTL codec) and the impairment shims on both directions.
+/* faxpeer media: one UDP socket per call. While the call is on audio it carries RTP for the
+ * G.711 fax session; once T.38 is agreed (in the INVITE or by a re-INVITE) it carries UDPTL
+ * for the T.38 session. Impairment shims sit on both directions of either.
  *
- *   socket ─▶ early buffer (no session yet) ─▶ impair "in" ─▶ fx38_rx_udptl
- *   fx38_tick / fx38_rx_udptl ─▶ send callback ─▶ impair "out" ─▶ sendto(far end)
+ *   G.711 in:  socket ─▶ impair "in" ─▶ fx38_rtp_parse ─▶ jitter buffer
+ *   G.711 out: tick: jitter pull ─▶ fx38_audio_rx, then fx38_audio_tick ─▶ packetiser
+ *              ─▶ fx38_rtp_build ─▶ impair "out" ─▶ sendto(far end)
+ *   T.38 in:   socket ─▶ impair "in" ─▶ fx38_rx_udptl
+ *   T.38 out:  fx38_tick / fx38_rx_udptl ─▶ send callback ─▶ impair "out" ─▶ sendto
+ * Datagrams that come before any session exists wait in the early buffer and are replayed
+ * into the first session. On audio, datagrams that are not RTP wait there too: they are the
+ * far end's first UDPTL packets when it switched to T.38 before its 200 reached us.
  *
- * The media clock is the call's tick count: 20 ms per tick whatever --speed is, so the
- * impairment delays (media milliseconds) scale with the fax.
+ * Clocks. The media clock is the call's tick count: 20 ms per tick whatever --speed is, so the
+ * impairment delays (media milliseconds) scale with the fax. The G.711 engine runs on its own
+ * clock, --drift ppm off the media clock as a real ATA's crystal is: per tick it runs
+ * 160 * (1 + ppm * 1e-6) samples (the fraction carried to the next tick), both what it sends
+ * (RTP timestamps count those samples; packets stay ptime-sized, so now and then a tick sends
+ * one packet more, or one fewer) and what it takes from its own jitter buffer. The far end's
+ * jitter buffer has to absorb the difference, as it would for real equipment.
  */
 #include "faxpeer.h"
 
@@ -15,12 +27,14 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 #define RX_BATCH 64 /* datagrams read per wakeup before giving other sockets a turn */
+#define PPM 1000000 /* parts per million, the unit of --drift and of the sample fraction */
 
 uint64_t
 fp_now_ns(void)
@@ -58,6 +72,24 @@ make_sockaddr(const char *addr, uint16_t port, struct sockaddr_storage *ret, soc
     return 0;
 }
 
+const char *
+fp_transport_name(enum fp_transport t)
+{
+    return t == FP_TRANSPORT_G711 ? "g711" : t == FP_TRANSPORT_T38 ? "t38" : "none";
+}
+
+/* Keep a datagram for a session that does not exist yet (the first FP_EARLY_PACKETS only).
+ * memmove: replay_early() may hand a packet back here from its own slot. */
+static void
+keep_early(struct fp_media *m, const uint8_t *pkt, size_t len)
+{
+    m->rx_early++;
+    if (m->nearly < FP_EARLY_PACKETS && len <= FP_IMPAIR_MAX_PACKET) {
+        memmove(m->early[m->nearly], pkt, len);
+        m->early_len[m->nearly++] = len;
+    }
+}
+
 /* ---- the two directions through the shims ---- */
 
 /* Out of the "out" shim: onto the wire. A failed send is counted, never fatal: a transient
@@ -75,16 +107,70 @@ deliver_out(void *data, const uint8_t *pkt, size_t len)
         m->tx_datagrams++;
 }
 
-/* Out of the "in" shim: into the fax session. Malformed packets are counted by UDPTL. */
+/* One RTP packet for the G.711 session: audio goes to the jitter buffer; telephone-events,
+ * comfort noise and RTCP are ignored (fax runs with VAD off and in-band tones). */
+static void
+audio_rx_packet(struct fp_media *m, const uint8_t *pkt, size_t len)
+{
+    struct fp_audio *a = &m->audio;
+    struct fx38_rtp_packet p;
+
+    if (fx38_rtp_parse(pkt, len, a->payload_type, a->event_pt, &p) < 0) {
+        a->rx_malformed++;
+        keep_early(m, pkt, len); /* perhaps UDPTL: the far end is on T.38 already */
+        return;
+    }
+    if (p.kind != FX38_RTP_AUDIO || p.payload_len == 0) {
+        a->rx_ignored++;
+        return;
+    }
+    a->has_far_ssrc = true;
+    a->far_ssrc = p.ssrc;
+    if (fx38_jitter_push(&a->jitter, p.ssrc, p.seq, p.timestamp, p.payload, p.payload_len) < 0)
+        a->rx_malformed++; /* over 60 ms in one packet */
+    else
+        a->rx_packets++;
+}
+
+/* After the switch to T.38: is this a straggler of the far end's RTP stream (version 2 and
+ * its SSRC)? Fed to UDPTL it would be taken for a packet with a sequence number far ahead. */
+static bool
+is_old_rtp(const struct fp_audio *a, const uint8_t *pkt, size_t len)
+{
+    if (!a->has_far_ssrc || len < FX38_RTP_HEADER_LEN || (pkt[0] & 0xc0) != 0x80)
+        return false;
+    uint32_t ssrc =
+        (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
+    return ssrc == a->far_ssrc;
+}
+
+/* Out of the "in" shim: into whichever session runs. Malformed UDPTL is counted by UDPTL. */
 static void
 deliver_in(void *data, const uint8_t *pkt, size_t len)
 {
     struct fp_call *c = data;
-    if (c->m.fax)
-        (void)fx38_rx_udptl(c->m.fax, pkt, len);
+    struct fp_media *m = &c->m;
+    if (m->fax) {
+        if (is_old_rtp(&m->audio, pkt, len))
+            m->audio.rx_stale++;
+        else
+            (void)fx38_rx_udptl(m->fax, pkt, len);
+    } else if (m->audio.fax) {
+        audio_rx_packet(m, pkt, len);
+    }
 }
 
-/* fx38_send_fn */
+/* What the far end sent before we were ready, oldest first, into the session just started. */
+static void
+replay_early(struct fp_media *m)
+{
+    int n = m->nearly;
+    m->nearly = 0;
+    for (int i = 0; i < n; i++)
+        fp_impair_push(&m->in, m->early[i], m->early_len[i], media_now_ms(m));
+}
+
+/* fx38_send_fn: one UDPTL packet. */
 static void
 on_fax_send(void *data, const uint8_t *pkt, size_t len)
 {
@@ -92,18 +178,62 @@ on_fax_send(void *data, const uint8_t *pkt, size_t len)
     fp_impair_push(&c->m.out, pkt, len, media_now_ms(&c->m));
 }
 
-/* fx38_done_fn: phase E. Only note it; the tick decides when to hang up, and the session is
- * freed later, never from here (SPANDSP-NOTES pitfall 5). */
+/* fx38_audio_send_fn: the engine's samples, cut into ptime-sized RTP packets. What does not
+ * fill a packet waits for the next tick, so with --drift an extra packet goes out now and
+ * then, its timestamp right behind the last. */
+static void
+on_audio_send(void *data, const uint8_t *g711, size_t samples)
+{
+    struct fp_call *c = data;
+    struct fp_audio *a = &c->m.audio;
+    uint8_t pkt[FX38_RTP_HEADER_LEN + FX38_RTP_MAX_PAYLOAD];
+    size_t size = (size_t)a->ptime_samples;
+
+    if (a->npending + samples > sizeof(a->pending))
+        samples = sizeof(a->pending) - a->npending; /* cannot happen: ticks are short */
+    memcpy(a->pending + a->npending, g711, samples);
+    a->npending += samples;
+    size_t off = 0;
+    for (; a->npending - off >= size; off += size) {
+        int n = fx38_rtp_build(&a->tx, a->pending + off, size, pkt, sizeof(pkt));
+        if (n < 0)
+            continue;
+        a->tx_packets++;
+        fp_impair_push(&c->m.out, pkt, (size_t)n, media_now_ms(&c->m));
+    }
+    a->npending -= off;
+    memmove(a->pending, a->pending + off, a->npending);
+}
+
+/* Phase E of the session that counts. Only note it; the tick decides when to hang up, and
+ * the session is freed later, never from here (SPANDSP-NOTES pitfall 5). */
+static void
+note_done(struct fp_call *c, const struct fx38_result *r, enum fp_transport t)
+{
+    c->m.result = *r;
+    c->m.is_done = true;
+    c->m.transport = t;
+    c->m.done_tick = c->m.ticks;
+    log_info("call %d: fax %s over %s: %s (%d), %d pages, %d bit/s, ECM %s, remote \"%s\"",
+             c->index, c->peer->opts->is_send ? "sent" : "received", fp_transport_name(t),
+             r->t30_text, r->t30_status, r->pages, r->bit_rate, r->ecm ? "on" : "off",
+             r->remote_ident);
+}
+
+/* fx38_done_fn of the T.38 session. */
 static void
 on_fax_done(void *data, const struct fx38_result *r)
 {
+    note_done(data, r, FP_TRANSPORT_T38);
+}
+
+/* fx38_done_fn of the G.711 session: ignored when the session is being dropped for T.38. */
+static void
+on_audio_done(void *data, const struct fx38_result *r)
+{
     struct fp_call *c = data;
-    c->m.result = *r;
-    c->m.is_done = true;
-    c->m.done_tick = c->m.ticks;
-    log_info("call %d: fax %s: %s (%d), %d pages, %d bit/s, ECM %s, remote \"%s\"", c->index,
-             c->peer->opts->is_send ? "sent" : "received", r->t30_text, r->t30_status, r->pages,
-             r->bit_rate, r->ecm ? "on" : "off", r->remote_ident);
+    if (!c->m.audio.is_dropping)
+        note_done(c, r, FP_TRANSPORT_G711);
 }
 
 /* ---- socket ---- */
@@ -118,6 +248,7 @@ fp_media_open(struct fp_call *c, const char *addr)
 
     m->fd = -1;
     m->wait_index = -1;
+    m->codec = "";
     int r = make_sockaddr(addr, 0, &ss, &len);
     if (r < 0)
         return r;
@@ -160,26 +291,21 @@ fp_media_on_readable(struct fp_call *c)
         }
         m->rx_datagrams++;
         /* The far end must honour the T38FaxMaxDatagram we announced (T.38 Annex D.2.3). */
-        if (n > c->peer->opts->max_datagram)
+        if (m->fax && n > c->peer->opts->max_datagram)
             m->rx_oversize++;
         if ((size_t)n > sizeof(buf))
             continue; /* truncated: nothing sane to decode */
-        if (!m->fax) {
+        if (!m->fax && !m->audio.fax) {
             /* The far end started its session first (it answered, or it sent the 200 we are
-             * still processing): keep the first few packets for ours. Audio RTP before a
-             * re-INVITE lands here too and is simply dropped. */
-            m->rx_early++;
-            if (m->nearly < FP_EARLY_PACKETS && (size_t)n <= FP_IMPAIR_MAX_PACKET) {
-                memcpy(m->early[m->nearly], buf, (size_t)n);
-                m->early_len[m->nearly++] = (size_t)n;
-            }
+             * still processing): keep the first few packets for ours. */
+            keep_early(m, buf, (size_t)n);
             continue;
         }
         fp_impair_push(&m->in, buf, (size_t)n, media_now_ms(m));
     }
 }
 
-/* ---- the fax session ---- */
+/* ---- the fax sessions ---- */
 
 void
 fp_media_params(const struct fp_options *o, const struct ua_t38_params *t38,
@@ -231,6 +357,133 @@ rx_path_for(const char *pattern, int index, char *buf, size_t size)
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* The T.30 settings of both sessions. `ident` is the caller's buffer the result points to. */
+static int
+fax_settings(struct fp_call *c, char ident[FX38_IDENT_LEN + 1], struct fx38_fax *ret)
+{
+    const struct fp_options *o = c->peer->opts;
+    struct fp_media *m = &c->m;
+    if (!o->is_send) {
+        int r = rx_path_for(o->file, c->index, m->rx_path, sizeof(m->rx_path));
+        if (r < 0)
+            return r;
+    }
+    snprintf(ident, FX38_IDENT_LEN + 1, "%s", o->ident ? o->ident : o->from ? o->from : "");
+    *ret = (struct fx38_fax){
+        .direction = o->is_send ? FX38_SEND : FX38_RECEIVE,
+        /* T.30 calling terminal = SIP caller: it sends CNG and waits for the answerer's DIS. */
+        .is_caller = !o->is_uas,
+        .file = o->is_send ? o->file : m->rx_path,
+        .first_page = -1,
+        .last_page = -1,
+        .local_ident = ident,
+        .header = o->header ? o->header : "",
+        .ecm = o->ecm,
+        .modems = modems_for_rate(o->max_rate),
+        .fine = true,
+        .superfine = true,
+        .inactivity_s = 0, /* the session's default (30 s of media time) */
+    };
+    return 0;
+}
+
+/* Random initial SSRC, sequence number and timestamp (RFC 3550 §5.1, §8.1). */
+static void
+rtp_random(uint32_t *ret_ssrc, uint16_t *ret_seq, uint32_t *ret_ts)
+{
+    uint32_t v[3];
+    if (getrandom(v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+        uint64_t t = fp_now_ns() * 0x9E3779B97F4A7C15ULL;
+        v[0] = (uint32_t)(t >> 32);
+        v[1] = (uint32_t)t;
+        v[2] = (uint32_t)(t >> 16);
+    }
+    *ret_ssrc = v[0];
+    *ret_seq = (uint16_t)v[1];
+    *ret_ts = v[2];
+}
+
+int
+fp_media_start_audio(struct fp_call *c, const struct ua_media_desc *desc)
+{
+    const struct fp_options *o = c->peer->opts;
+    struct fp_media *m = &c->m;
+    struct fp_audio *a = &m->audio;
+
+    if (m->fax || m->is_done)
+        return 0; /* on T.38, or the fax is over: a move back to audio restarts nothing */
+    int r = make_sockaddr(desc->addr, desc->port, &m->remote, &m->remote_len);
+    if (r < 0)
+        return r;
+    if (a->fax) {
+        /* Audio to audio re-INVITE: new address; the engine keeps its law. */
+        if (desc->payload_type != a->payload_type)
+            log_warning("call %d: audio re-INVITE changed payload type %d -> %d: kept %d", c->index,
+                        a->payload_type, desc->payload_type, a->payload_type);
+        a->event_pt = desc->telephone_event_pt;
+        return 0;
+    }
+
+    char ident[FX38_IDENT_LEN + 1];
+    struct fx38_fax fax;
+    r = fax_settings(c, ident, &fax);
+    if (r < 0)
+        return r;
+    a->law = desc->payload_type == FX38_RTP_PT_PCMA ? FX38_G711_PCMA : FX38_G711_PCMU;
+    a->payload_type = desc->payload_type;
+    a->event_pt = desc->telephone_event_pt;
+    /* Our packet size: --ptime, else what was negotiated (RFC 4566 §6: a=ptime is a wish
+     * about what one receives; any size is legal). */
+    int ptime = o->ptime_ms > 0 ? o->ptime_ms : desc->ptime > 0 ? desc->ptime : FP_TICK_MS;
+    a->ptime_samples = ptime * FX38_RTP_RATE / 1000;
+    a->npending = 0;
+    a->drift_frac = 0;
+    struct fx38_jitter_config jc = {
+        .is_alaw = a->law == FX38_G711_PCMA,
+        .delay = o->jitter_delay_ms * FX38_RTP_RATE / 1000,
+    };
+    r = fx38_jitter_init(&a->jitter, &jc);
+    if (r < 0)
+        return r;
+    uint32_t ssrc, ts;
+    uint16_t seq;
+    rtp_random(&ssrc, &seq, &ts);
+    fx38_rtp_tx_init(&a->tx, (uint8_t)a->payload_type, ssrc, seq, ts);
+
+    a->fax = fx38_audio_new(&fax, a->law, on_audio_send, on_audio_done, c, &r);
+    if (!a->fax)
+        return r < 0 ? r : -ENOMEM;
+    if (o->fax_debug) {
+        char tag[32];
+        snprintf(tag, sizeof(tag), "call%d", c->index);
+        fx38_audio_set_debug(a->fax, true, tag);
+    }
+    m->transport = FP_TRANSPORT_G711;
+    m->codec = a->law == FX38_G711_PCMA ? "pcma" : "pcmu";
+    log_info("call %d: G.711 %s to %s:%u, ptime %d ms, jitter buffer %d ms, drift %+d ppm",
+             c->index, a->law == FX38_G711_PCMA ? "PCMA" : "PCMU", desc->addr, (unsigned)desc->port,
+             ptime, o->jitter_delay_ms, o->drift_ppm);
+    replay_early(m);
+    return 0;
+}
+
+/* Leave G.711 for T.38: end the audio fax without it counting (its phase E is ignored), and
+ * free it. Its RTP still in flight is recognised by SSRC and dropped (is_old_rtp). */
+static void
+drop_audio(struct fp_call *c)
+{
+    struct fp_audio *a = &c->m.audio;
+    a->is_dropping = true;
+    if (!fx38_audio_is_done(a->fax))
+        fx38_audio_terminate(a->fax);
+    fx38_audio_free(a->fax);
+    a->fax = NULL;
+    a->npending = 0;
+    c->m.switch_tick = c->m.ticks;
+    log_info("call %d: G.711 session dropped after %.1f s of audio for T.38", c->index,
+             (double)c->m.ticks * FP_TICK_MS / 1000);
+}
+
 int
 fp_media_start_t38(struct fp_call *c, const struct ua_media_desc *desc)
 {
@@ -248,30 +501,15 @@ fp_media_start_t38(struct fp_call *c, const struct ua_media_desc *desc)
         return 0;
     }
     if (m->is_done)
-        return 0; /* the fax is over already; nothing to restart */
+        return 0; /* the fax is over already (perhaps over G.711); nothing to restart */
+    if (m->audio.fax)
+        drop_audio(c);
 
-    if (!o->is_send) {
-        r = rx_path_for(o->file, c->index, m->rx_path, sizeof(m->rx_path));
-        if (r < 0)
-            return r;
-    }
     char ident[FX38_IDENT_LEN + 1];
-    snprintf(ident, sizeof(ident), "%s", o->ident ? o->ident : o->from ? o->from : "");
-    struct fx38_fax fax = {
-        .direction = o->is_send ? FX38_SEND : FX38_RECEIVE,
-        /* T.30 calling terminal = SIP caller: it sends CNG and waits for the answerer's DIS. */
-        .is_caller = !o->is_uas,
-        .file = o->is_send ? o->file : m->rx_path,
-        .first_page = -1,
-        .last_page = -1,
-        .local_ident = ident,
-        .header = o->header ? o->header : "",
-        .ecm = o->ecm,
-        .modems = modems_for_rate(o->max_rate),
-        .fine = true,
-        .superfine = true,
-        .inactivity_s = 0, /* the session's default (30 s of media time) */
-    };
+    struct fx38_fax fax;
+    r = fax_settings(c, ident, &fax);
+    if (r < 0)
+        return r;
     m->fax = fx38_session_new(&fax, &params, on_fax_send, on_fax_done, c, &r);
     if (!m->fax)
         return r < 0 ? r : -ENOMEM;
@@ -280,6 +518,7 @@ fp_media_start_t38(struct fp_call *c, const struct ua_media_desc *desc)
         snprintf(tag, sizeof(tag), "call%d", c->index);
         fx38_set_debug(m->fax, true, tag);
     }
+    m->transport = FP_TRANSPORT_T38;
     log_info("call %d: T.38 v%d to %s:%u, max %d bit/s, EC %s (redundancy %d/%d), far max "
              "datagram %d",
              c->index, params.version, desc->addr, (unsigned)desc->port, params.max_bitrate,
@@ -287,51 +526,98 @@ fp_media_start_t38(struct fp_call *c, const struct ua_media_desc *desc)
              : params.ec == FX38_UDPTL_EC_REDUNDANCY ? "redundancy"
                                                      : "none",
              params.redundancy_control, params.redundancy_image, params.far_max_datagram);
-
-    /* What the far end sent before we were ready, oldest first. */
-    for (int i = 0; i < m->nearly; i++)
-        fp_impair_push(&m->in, m->early[i], m->early_len[i], 0);
-    m->nearly = 0;
+    replay_early(m);
     return 0;
+}
+
+/* Samples the G.711 engine runs this tick: 160 on the media clock, (1 + drift) times that on
+ * its own, the fraction of a sample carried in millionths. */
+static int
+engine_samples(struct fp_audio *a, int drift_ppm)
+{
+    int64_t total = (int64_t)FP_TICK_SAMPLES * (PPM + drift_ppm) + a->drift_frac;
+    a->drift_frac = total % PPM;
+    return (int)(total / PPM);
+}
+
+/* One tick of G.711: the audio due from the jitter buffer into the engine, then the engine's
+ * time forward, which sends (on_audio_send). */
+static void
+audio_tick(struct fp_call *c)
+{
+    struct fp_audio *a = &c->m.audio;
+    uint8_t rx[FX38_AUDIO_MAX_FRAME];
+    int n = engine_samples(a, c->peer->opts->drift_ppm);
+    a->samples += (uint64_t)n;
+    fx38_jitter_pull(&a->jitter, rx, (size_t)n);
+    fx38_audio_rx(a->fax, rx, (size_t)n);
+    fx38_audio_tick(a->fax, n);
 }
 
 void
 fp_media_tick(struct fp_call *c)
 {
     struct fp_media *m = &c->m;
-    if (!m->fax)
+    if (!m->fax && !m->audio.fax)
         return;
+    /* G.711 plays out on a fixed schedule: when this tick runs late (a catch-up tick, or a
+     * busy machine at --speed 10, where 6 ms of real time is the whole 60 ms buffer), the
+     * packets that came meanwhile must be in the jitter buffer before it is pulled. */
+    if (m->audio.fax)
+        fp_media_on_readable(c);
     m->ticks++;
     uint64_t now = media_now_ms(m);
     /* Delayed incoming packets due by now, then the engine (which may send), then delayed
      * outgoing packets due by now. */
     fp_impair_poll(&m->in, now);
-    fx38_tick(m->fax, FP_TICK_SAMPLES);
+    if (m->fax)
+        fx38_tick(m->fax, FP_TICK_SAMPLES);
+    else
+        audio_tick(c);
     fp_impair_poll(&m->out, now);
+}
+
+bool
+fp_media_is_running(const struct fp_call *c)
+{
+    return (c->m.fax || c->m.audio.fax) && !c->m.is_done;
 }
 
 int
 fp_media_pages(struct fp_call *c)
 {
     struct fx38_result r;
-    if (!c->m.fax)
+    if (c->m.fax)
+        fx38_get_result(c->m.fax, &r);
+    else if (c->m.audio.fax)
+        fx38_audio_get_result(c->m.audio.fax, &r);
+    else
         return c->m.is_done ? c->m.result.pages : 0;
-    fx38_get_result(c->m.fax, &r);
     return r.pages;
+}
+
+void
+fp_media_stop(struct fp_call *c)
+{
+    struct fp_media *m = &c->m;
+    /* Not reported yet: T.30 ends now with what it achieved (pitfall 5: no phase E
+     * otherwise). */
+    if (m->fax && !fx38_is_done(m->fax))
+        fx38_terminate(m->fax);
+    else if (m->audio.fax && !fx38_audio_is_done(m->audio.fax))
+        fx38_audio_terminate(m->audio.fax);
 }
 
 void
 fp_media_close(struct fp_call *c)
 {
     struct fp_media *m = &c->m;
-    if (m->fax) {
-        /* Not reported yet: T.30 ends now with what it achieved (pitfall 5: no phase E
-         * otherwise). Packets still delayed in the shims are dropped with the call. */
-        if (!m->is_done)
-            fx38_terminate(m->fax);
-        fx38_session_free(m->fax);
-        m->fax = NULL;
-    }
+    fp_media_stop(c);
+    /* Packets still delayed in the shims are dropped with the call. */
+    fx38_session_free(m->fax);
+    m->fax = NULL;
+    fx38_audio_free(m->audio.fax);
+    m->audio.fax = NULL;
     fp_impair_release(&m->in);
     fp_impair_release(&m->out);
     if (m->fd >= 0) {

@@ -15,10 +15,14 @@
  * Call flow (UAC; UAS mirrors it):
  *   SETUP ──2xx──▶ UP ──phase E + linger / pages / timeout──▶ BYE ─▶ ENDING ─▶ ENDED
  *   SETUP ──CANCEL (--cancel-after, timeout)──▶ ENDING ──487──▶ ENDED
- * T.38 by re-INVITE (RFC 3261 §14): ours after --reinvite-delay (--t38 reinvite); theirs
- * accepted (wait); in --t38 glare, their first one is answered 491 and ours is sent at once,
- * and a 491 to ours is retried after §14.1's random delay (2.1-4 s if we own the Call-ID,
- * i.e. placed the call, else 0-2 s), unless the far end's own retry got there first.
+ * Media: when the answer chose audio, the G.711 fax starts at once (both as UAC and UAS), so
+ * CNG and CED flow in audio before any switch. T.38 by re-INVITE (RFC 3261 §14): ours after
+ * --reinvite-delay of media time (--t38 reinvite); theirs accepted (wait); in --t38 glare,
+ * their first one is answered 491 and ours is sent at once, and a 491 to ours is retried
+ * after §14.1's random delay (2.1-4 s if we own the Call-ID, i.e. placed the call, else
+ * 0-2 s), unless the far end's own retry got there first. A T.38 re-INVITE that succeeds
+ * replaces the G.711 session with a T.38 one; one that is refused (ours answered 4xx/5xx/6xx,
+ * or theirs answered 488 in --t38 none/refuse) leaves the fax on G.711.
  */
 #include "faxpeer.h"
 
@@ -88,14 +92,20 @@ call_reason(struct fp_call *c, const char *fmt, ...)
 
 /* ---- SDP ---- */
 
+static bool
+is_audio_only(const struct fp_options *o)
+{
+    return o->t38 == FP_T38_NONE || o->t38 == FP_T38_REFUSE;
+}
+
 static void
 build_prefs(const struct fp_options *o, struct ua_sdp_prefs *ret)
 {
     *ret = (struct ua_sdp_prefs){
-        .t38_enabled = true,
+        .t38_enabled = !is_audio_only(o),
         .prefer_t38 = true,
-        .pcmu = true,
-        .pcma = true,
+        .pcmu = o->codec != FP_CODEC_PCMA,
+        .pcma = o->codec != FP_CODEC_PCMU,
         .t38 =
             {
                 .version = o->version,
@@ -255,8 +265,7 @@ hangup(struct fp_call *c)
 static void
 stop_fax(struct fp_call *c)
 {
-    if (c->m.fax && !c->m.is_done)
-        fx38_terminate(c->m.fax);
+    fp_media_stop(c);
 }
 
 static int
@@ -284,7 +293,19 @@ open_media(struct fp_call *c)
     return 0;
 }
 
-/* T.38 is agreed: start (or update) the fax. */
+/* Audio is agreed: start the G.711 fax (or follow the far end to a new address). */
+static void
+use_audio(struct fp_call *c, const struct ua_media_desc *desc)
+{
+    c->media = *desc;
+    int r = fp_media_start_audio(c, desc);
+    if (r < 0) {
+        call_reason(c, "cannot start the G.711 fax session: %s", strerror(-r));
+        hangup(c);
+    }
+}
+
+/* T.38 is agreed: start (or update) the fax; a G.711 fax in progress is dropped. */
 static void
 use_t38(struct fp_call *c, const struct ua_media_desc *desc)
 {
@@ -350,7 +371,15 @@ on_reinvite_response(struct fp_call *c, int status, const char *phrase, const si
         return;
     }
     c->reinvite = FP_REINVITE_NONE;
+    if (status >= 300 && c->m.audio.fax) {
+        /* The "T.38 refused, stay on G.711" case (an ATA or trunk without T.38). */
+        c->t38_reinvite_status = status;
+        log_info("call %d: T.38 re-INVITE refused: %d %s; the fax goes on over G.711", c->index,
+                 status, phrase ? phrase : "");
+        return;
+    }
     if (status >= 300) {
+        c->t38_reinvite_status = status;
         c->sip_status = status;
         call_reason(c, "T.38 re-INVITE refused: %d %s", status, phrase ? phrase : "");
         log_info("call %d: %s", c->index, c->reason);
@@ -377,6 +406,16 @@ reject_reinvite(struct fp_call *c, int status, const char *phrase)
     nua_respond(c->nh, status, phrase, TAG_END());
 }
 
+/* Does an offer propose T.38 (an image stream not disabled)? */
+static bool
+offers_t38(const struct ua_sdp *offer)
+{
+    for (int i = 0; i < offer->nmedia; i++)
+        if (offer->media[i].kind == UA_MEDIA_T38 && offer->media[i].port != 0)
+            return true;
+    return false;
+}
+
 static void
 on_reinvite(struct fp_call *c, const sip_t *sip)
 {
@@ -396,8 +435,15 @@ on_reinvite(struct fp_call *c, const sip_t *sip)
     if (r < 0)
         return reject_reinvite(c, 400, "Bad Session Description");
     r = ua_sdp_negotiate(&offer, &c->peer->prefs, &desc);
-    if (r < 0)
+    if (r < 0) {
+        /* --t38 none/refuse: T.38 is not in our prefs, so a T.38 offer lands here. */
+        if (is_audio_only(o) && offers_t38(&offer)) {
+            c->t38_refused++;
+            log_info("call %d: %s the far end's T.38 re-INVITE with 488; staying on G.711",
+                     c->index, o->t38 == FP_T38_REFUSE ? "refusing" : "no T.38 here: answering");
+        }
         return reject_reinvite(c, SIP_488_NOT_ACCEPTABLE);
+    }
 
     if (desc.kind == UA_MEDIA_T38 && c->media.kind != UA_MEDIA_T38) {
         /* --t38 glare: make both re-INVITEs meet. nua will not send ours while theirs is
@@ -427,7 +473,7 @@ on_reinvite(struct fp_call *c, const sip_t *sip)
     if (desc.kind == UA_MEDIA_T38)
         use_t38(c, &desc);
     else
-        c->media = desc; /* back to audio: the fax (if any) runs into its own timeout */
+        use_audio(c, &desc); /* from T.38 back to audio: the T.38 fax runs into its timeout */
 }
 
 /* ---- UAC: placing calls ---- */
@@ -509,7 +555,7 @@ on_invite_response(struct fp_call *c, int status, const char *phrase, const sip_
     if (desc.kind == UA_MEDIA_T38)
         use_t38(c, &desc);
     else
-        c->media = desc;
+        use_audio(c, &desc);
 }
 
 /* ---- UAS: answering ---- */
@@ -535,10 +581,11 @@ answer_call(struct fp_call *c)
     free(c->offer);
     c->offer = NULL;
     log_info("call %d: answered, media %s", c->index, ua_media_kind_name(c->media.kind));
-    if (c->media.kind == UA_MEDIA_T38) {
-        struct ua_media_desc desc = c->media;
+    struct ua_media_desc desc = c->media;
+    if (desc.kind == UA_MEDIA_T38)
         use_t38(c, &desc);
-    }
+    else
+        use_audio(c, &desc);
 }
 
 /* Refuse an INVITE for which we have no call slot (after --calls, over --concurrent). */
@@ -624,10 +671,12 @@ on_call_state(struct fp_call *c, int status, const char *phrase, tagi_t tags[])
         struct fp_peer *p = c->peer;
         if (++p->up > p->max_up)
             p->max_up = p->up;
-        /* --t38 reinvite: our re-INVITE once the call is up (the 200 has been ACKed). */
+        /* --t38 reinvite: our re-INVITE once the call is up (the 200 has been ACKed), after
+         * --reinvite-delay of media time: the audio fax has sent CNG/CED by then, as an ATA
+         * that switches on detecting them would. */
         if (o->t38 == FP_T38_REINVITE && c->media.kind == UA_MEDIA_AUDIO &&
             c->reinvite == FP_REINVITE_NONE)
-            schedule_reinvite(c, o->reinvite_delay_ms);
+            schedule_reinvite(c, o->reinvite_delay_ms / o->speed);
     } else if (callstate == nua_callstate_terminated) {
         call_finish(c, status, phrase);
     }
@@ -722,16 +771,16 @@ check_call(struct fp_peer *p, struct fp_call *c, uint64_t now)
     }
     /* FP_CALL_UP */
     if (c->reinvite == FP_REINVITE_SCHEDULED && now >= c->reinvite_at_ns) {
-        if (c->media.kind == UA_MEDIA_T38)
-            c->reinvite = FP_REINVITE_NONE; /* the far end's re-INVITE came first */
+        if (c->media.kind == UA_MEDIA_T38 || c->m.is_done)
+            c->reinvite = FP_REINVITE_NONE; /* the far end's came first, or the fax is over */
         else
             send_reinvite(c);
     }
     /* --bye-after-pages: hang up FP_BYE_DELAY_TICKS after the Nth page, so that its
      * confirmation (MCF) reaches the sender before our BYE does, and the page counts as
      * delivered on both sides; the next page is then cut in the middle. */
-    if (o->bye_after_pages > 0 && (o->first_calls == 0 || c->index <= o->first_calls) && c->m.fax &&
-        !c->m.is_done && fp_media_pages(c) >= o->bye_after_pages) {
+    if (o->bye_after_pages > 0 && (o->first_calls == 0 || c->index <= o->first_calls) &&
+        fp_media_is_running(c) && fp_media_pages(c) >= o->bye_after_pages) {
         if (c->bye_tick == 0)
             c->bye_tick = c->m.ticks + FP_BYE_DELAY_TICKS;
         if (c->m.ticks >= c->bye_tick) {
