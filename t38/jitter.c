@@ -302,7 +302,7 @@ fx38_jitter_pull_marked(struct fx38_jitter *j, uint8_t *out, uint8_t *ret_missin
     if (!j->has_stream) {
         memset(out, j->silence, n);
         if (ret_missing)
-            memset(ret_missing, 1, n);
+            memset(ret_missing, 0, n); /* pre-roll: silence, not a gap */
         return;
     }
     if (j->was_late && !j->was_stored)
@@ -355,7 +355,7 @@ fx38_jitter_pull_marked(struct fx38_jitter *j, uint8_t *out, uint8_t *ret_missin
         }
         is_last_valid = slot_valid(j, pos);
         if (ret_missing)
-            ret_missing[i] = !is_last_valid;
+            ret_missing[i] = !is_last_valid && has_played;
         if (is_last_valid) {
             out[i] = j->ring[pos & RING_MASK];
             slot_clear(j, pos);

@@ -120,10 +120,11 @@ void fx38_jitter_pull(struct fx38_jitter *j, uint8_t *out, size_t n);
 
 /* The same, also telling which samples were never received: ret_missing (caller's, n
  * octets) gets 1 for each sample output as silence because its packet was lost, late or
- * not sent yet, 0 for received audio (and for silence inserted in a silent stretch to take up
- * drift). A fax receiver should be told of a gap, not fed silence for it: silence in the
- * middle of a V.17 page looks like the carrier dropping (fx38_audio_rx_marked). ret_missing
- * may be NULL. The channel's media thread, non-blocking. */
+ * not sent yet, once audio has started (the `filled` count), and 0 for received audio, for
+ * the pre-roll before the first packet and for silence inserted to take up drift. A fax receiver
+ * should be told of a gap, not fed silence for it: silence in the middle of a V.17 page looks like
+ * the carrier dropping (fx38_audio_rx_marked). ret_missing may be NULL. The channel's media thread,
+ * non-blocking. */
 void fx38_jitter_pull_marked(struct fx38_jitter *j, uint8_t *out, uint8_t *ret_missing, size_t n);
 
 #endif

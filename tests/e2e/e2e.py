@@ -1022,6 +1022,107 @@ def case_g711_t38_refused(f):
     f.t.daemon.stop()
 
 
+def receive_g711(f, doc, peer_args=(), trunk_opts=None, transport="g711"):
+    """An inbound fax from the peer that starts (and, unless told otherwise, stays) on G.711:
+    the daemon's trunk has T.38 off unless trunk_opts say otherwise."""
+    opts = {"t38": False}
+    opts.update(trunk_opts or {})
+    rec, res = receive(f, doc, peer_args, trunk_opts=opts, overrides=G711, speed=G711_SPEED,
+                       transport=transport)
+    if res.get("transport") != transport:
+        raise TestFailure("the peer says the fax went over %s: %s" % (res.get("transport"), res))
+    rtp = res.get("rtp") or {}
+    log("E2E %s: peer %s/%s, RTP %s" % (f.t.name, res.get("transport"), res.get("codec"),
+                                        json.dumps(rtp.get("jitter", rtp))))
+    return rec, res
+
+
+def ten_pages(f):
+    """The first 10 pages of the 12-page ITU set (tiffcp), in the test's temp dir."""
+    tiffcp = shutil.which("tiffcp")
+    if not tiffcp:
+        raise Skip("tiffcp not found (Debian package libtiff-tools)")
+    out = os.path.join(f.t.tmp, "ten.tif")
+    pages = ",".join(str(i) for i in range(10))
+    subprocess.run([tiffcp, f.doc("itutests_fine_mh.tif") + "," + pages, out], check=True,
+                   timeout=60)
+    return out
+
+
+@case
+def case_rx_g711_pcmu(f):
+    """The peer sends the 12-page ITU set over G.711 PCMU (no T.38 anywhere): every page
+    identical, recorded as g711."""
+    receive_g711(f, f.doc("itutests_fine_mh.tif"), ["--t38", "none", "--codec", "pcmu"])
+
+
+@case
+def case_rx_g711_pcma(f):
+    """The same over PCMA."""
+    receive_g711(f, f.doc("itutests_fine_mh.tif"), ["--t38", "none", "--codec", "pcma"])
+
+
+@case
+def case_rx_g711_loss_jitter(f):
+    """G.711 with 0.1 % random packet loss and 0..30 ms jitter both ways, ECM on: the lost
+    audio is filled in (not fed as silence) and ECM resends what was damaged; every page
+    identical."""
+    receive_g711(f, f.doc("itutests_fine_mh.tif"),
+                 ["--t38", "none", "--ecm", "--loss", "0.1", "--jitter", "30", "--impair",
+                  "both"])
+
+
+def drift(f, ppm):
+    """10 pages from a peer whose audio clock is off by `ppm`: every page identical, and the
+    daemon's jitter buffer took up about what the drift amounts to (dropping silent samples
+    for a fast sender, inserting silence for a slow one) instead of slipping."""
+    rec, res = receive_g711(f, ten_pages(f), ["--t38", "none", "--drift", str(ppm)])
+    line = f.t.daemon.find(r"RTP in .* drift -\d+/\+\d+ samples")
+    m = re.search(r"drift -(\d+)/\+(\d+)", line or "")
+    if not m:
+        raise TestFailure("no RTP figures line in the daemon log")
+    taken = int(m.group(1)) if ppm > 0 else int(m.group(2))
+    expected = abs(ppm) * 1e-6 * res["media_s"] * 8000
+    log("E2E %s: %d samples taken up for %.0f expected" % (f.t.name, taken, expected))
+    if not 0.3 * expected <= taken <= 3 * expected:
+        raise TestFailure("drift of %d ppm over %.0f s: %d samples taken up, about %.0f "
+                          "expected (%s)" % (ppm, res["media_s"], taken, expected, line))
+
+
+@case
+def case_rx_g711_drift_fast(f):
+    """G.711 from a peer whose clock runs 100 ppm fast, 10 pages: the jitter buffer drops
+    silent samples to keep its depth, every page identical."""
+    drift(f, 100)
+
+
+@case
+def case_rx_g711_drift_slow(f):
+    """The same with the peer's clock 100 ppm slow: silence inserted."""
+    drift(f, -100)
+
+
+@case
+def case_rx_g711_t38_refused(f):
+    """The daemon answers on audio and re-INVITEs to T.38; the peer refuses (488): the fax
+    goes on over G.711 and arrives whole."""
+    rec, res = receive_g711(f, f.doc("itu1_fine_mh.tif"), ["--t38", "refuse"],
+                            trunk_opts={"t38": True, "t38_reinvite": "us",
+                                        "t38_reinvite_delay_ms": 300})
+    if res.get("t38_refused") != 1:
+        raise TestFailure("the peer refused %s T.38 re-INVITEs, expected 1" %
+                          res.get("t38_refused"))
+
+
+@case
+def case_rx_g711_switch(f):
+    """The call starts on audio; after 3 s of media time (CNG and CED under way) the peer
+    re-INVITEs to T.38 and the fax runs there."""
+    receive_g711(f, f.doc("itu1_fine_mh.tif"),
+                 ["--t38", "reinvite", "--reinvite-delay", "3000"],
+                 trunk_opts={"t38": True, "t38_reinvite": "them"}, transport="t38")
+
+
 def switch_to_t38(f, ours, theirs):
     """A call that starts on audio (the sender's trunk: t38_in_invite false) and is moved to
     T.38 2 s later (10 s of media time: CED, DIS and training have gone on G.711) by the

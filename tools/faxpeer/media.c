@@ -4,7 +4,7 @@
  * for the T.38 session. Impairment shims sit on both directions of either.
  *
  *   G.711 in:  socket ─▶ impair "in" ─▶ fx38_rtp_parse ─▶ jitter buffer
- *   G.711 out: tick: jitter pull ─▶ fx38_audio_rx, then fx38_audio_tick ─▶ packetiser
+ *   G.711 out: tick: jitter pull ─▶ fx38_audio_rx_marked, then fx38_audio_tick ─▶ packetiser
  *              ─▶ fx38_rtp_build ─▶ impair "out" ─▶ sendto(far end)
  *   T.38 in:   socket ─▶ impair "in" ─▶ fx38_rx_udptl
  *   T.38 out:  fx38_tick / fx38_rx_udptl ─▶ send callback ─▶ impair "out" ─▶ sendto
@@ -549,8 +549,9 @@ audio_tick(struct fp_call *c)
     uint8_t rx[FX38_AUDIO_MAX_FRAME];
     int n = engine_samples(a, c->peer->opts->drift_ppm);
     a->samples += (uint64_t)n;
-    fx38_jitter_pull(&a->jitter, rx, (size_t)n);
-    fx38_audio_rx(a->fax, rx, (size_t)n);
+    uint8_t missing[FX38_AUDIO_MAX_FRAME];
+    fx38_jitter_pull_marked(&a->jitter, rx, missing, (size_t)n);
+    fx38_audio_rx_marked(a->fax, rx, missing, (size_t)n);
     fx38_audio_tick(a->fax, n);
 }
 
