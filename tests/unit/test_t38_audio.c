@@ -72,6 +72,9 @@ struct scenario {
     int terminate_at;   /* > 0: the receiver hangs up once this many pages arrived */
     int expect_bitrate; /* 0 = any */
     int cut_at;         /* > 0: both directions go silent once this many pages arrived */
+    int lose_every;     /* > 0: every so many ticks, a frame each way is lost, and the
+                         * receiver is told so (fx38_audio_rx_marked), as from the jitter
+                         * buffer: the modems must ride through on fill-in */
 };
 
 /* Compare the first `n` received pages with the source from `first`. */
@@ -162,8 +165,15 @@ run(const struct scenario *sc, const char *tmpdir)
             memset(in_a, sc->law == FX38_G711_PCMA ? 0xd5 : 0xff, sizeof(in_a));
         if (sc->cut_at > 0 && rx.pages_seen >= sc->cut_at)
             memset(in_b, sc->law == FX38_G711_PCMA ? 0xd5 : 0xff, sizeof(in_b));
-        fx38_audio_rx(a, in_a, na);
-        fx38_audio_rx(b, in_b, nb);
+        if (sc->lose_every > 0 && step % sc->lose_every == sc->lose_every - 1) {
+            static uint8_t gap[sizeof(ab.buf)];
+            memset(gap, 1, sizeof(gap));
+            fx38_audio_rx_marked(a, in_a, gap, na);
+            fx38_audio_rx_marked(b, in_b, gap, nb);
+        } else {
+            fx38_audio_rx(a, in_a, na);
+            fx38_audio_rx(b, in_b, nb);
+        }
         fx38_audio_tick(a, TICK);
         fx38_audio_tick(b, TICK);
         if (sc->terminate_at > 0 && rx.pages_seen >= sc->terminate_at && !rx.done_calls) {
@@ -288,6 +298,14 @@ main(void)
          .modems = FX38_MODEM_V17 | FX38_MODEM_V29 | FX38_MODEM_V27TER,
          .expect_pages = 12,
          .expect_bitrate = 14400},
+        /* 0.2 % of the frames lost both ways, in the middle of pages too. */
+        {.name = "pcmu_ecm_v17_loss",
+         .file = "itutests_fine_mh.tif",
+         .law = FX38_G711_PCMU,
+         .ecm = true,
+         .modems = FX38_MODEM_V17 | FX38_MODEM_V29 | FX38_MODEM_V27TER,
+         .expect_pages = 12,
+         .lose_every = 487},
         {.name = "pcmu_noecm_v29",
          .file = "itutests_fine_mh.tif",
          .law = FX38_G711_PCMU,

@@ -237,6 +237,46 @@ test_late_and_loss(void)
     CHECK_INT(jb.stats.late, 0);
 }
 
+/* fx38_jitter_pull_marked: the same audio as fx38_jitter_pull, and a 1 exactly for each
+ * sample filled in for a lost packet; the pre-roll is silence, not a gap. */
+static void
+test_marked(void)
+{
+    static uint8_t missing[MAX_PKTS * PKT + 4 * D];
+    int t, n = 30;
+    size_t i, ones = 0;
+
+    init(false);
+    fill_pattern(n);
+    memset(missing, 0xAA, sizeof(missing));
+    fx38_jitter_pull_marked(&jb, out, missing, PKT); /* no stream yet */
+    for (i = 0; i < PKT; i++)
+        ones += missing[i] != 0;
+    CHECK_INT((int)ones, 0);
+    for (t = 1; t < n + 4; t++) {
+        if (t - 1 < n && t - 1 != 12)
+            (void)push(9, 0, 0, t - 1);
+        fx38_jitter_pull_marked(&jb, out + t * PKT, missing + t * PKT, PKT);
+    }
+    /* packet k is pushed at tick k+1 and plays D later, from output PKT + D + k * PKT */
+    CHECK_SILENCE(0, PKT + D);
+    CHECK_SAME(PKT + D, 0, 12 * PKT);
+    CHECK_SILENCE(PKT + D + 12 * PKT, PKT);
+    CHECK_SAME(PKT + D + 13 * PKT, 13 * PKT, (size_t)(n - 13) * PKT);
+    ones = 0;
+    for (i = 0; i < (size_t)(n + 4) * PKT; i++) {
+        bool is_gap = i >= PKT + D + 12 * PKT && i < PKT + D + 13 * PKT;
+        bool is_tail = i >= PKT + D + (size_t)n * PKT; /* after the last packet: a gap too */
+        if ((missing[i] != 0) != (is_gap || is_tail)) {
+            fprintf(stderr, "%s:%d: sample %zu marked %d\n", __FILE__, __LINE__, i, missing[i]);
+            check_failures++;
+            break;
+        }
+        ones += missing[i] != 0;
+    }
+    CHECK_INT((int)ones, (int)jb.stats.filled);
+}
+
 /* A new SSRC, a timestamp jump ahead and one back (sequence numbers going on): each restarts
  * the buffer; since the old stream had played out, the new audio follows seamlessly. */
 static void
@@ -492,6 +532,7 @@ main(void)
     test_wrap();
     test_duplicates();
     test_late_and_loss();
+    test_marked();
     test_resync();
     test_pcma_and_errors();
     test_drift();
