@@ -5,7 +5,7 @@
  *   spandsp  two raw fax_state_t exchanging 16-bit linear samples (the baseline, 1.00)
  *   chan     fx38_audio endpoints behind the server's per-packet and per-tick path (RTP
  *            parse, jitter buffer, fx38_audio, packetizing, RTP build), packets in memory
- *   udp      the same, the packets through loopback UDP sockets (sendto / recv)
+ *   udp      the same, the packets through loopback UDP sockets (sendto / recvmmsg)
  *
  * DESIGN: CPU is CLOCK_THREAD_CPUTIME_ID read once between the sender's and the receiver's
  * work of each tick, and once after, so each side's interval holds one clock read's worth of
@@ -330,8 +330,8 @@ rx_rtp(struct chan *c, const uint8_t *pkt, size_t len)
         c->errors++;
 }
 
-/* One endpoint's tick: the packets that arrived (media.c on_packets), then the audio branch
- * of media.c on_tick. A finished channel is skipped, as the server does. */
+/* One endpoint's tick, as media.c on_tick runs it: the packets that arrived (drain_socket:
+ * one recvmmsg), then the audio. A finished channel is skipped, as the server does. */
 static void
 chan_step(struct chan *c)
 {
@@ -342,15 +342,25 @@ chan_step(struct chan *c)
             rx_rtp(c, c->in->pkt[i], c->in->len[i]);
         c->in->n = 0;
     } else {
-        for (;;) {
-            ssize_t n = recv(c->fd, c->rxbuf, sizeof(c->rxbuf), MSG_DONTWAIT);
-            if (n < 0)
-                break;
-            rx_rtp(c, c->rxbuf, (size_t)n);
+        /* One call takes what is waiting (one packet a tick, usually); a full batch means
+         * there may be more. */
+        enum { BATCH = 8 };
+        static uint8_t bufs[BATCH][2048];
+        struct iovec iov[BATCH];
+        struct mmsghdr msg[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};
+            msg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+        }
+        for (int n = BATCH; n == BATCH && !c->is_done;) {
+            n = recvmmsg(c->fd, msg, BATCH, MSG_DONTWAIT, NULL);
+            for (int i = 0; i < n && !c->is_done; i++)
+                rx_rtp(c, bufs[i], msg[i].msg_len);
         }
     }
-    fx38_jitter_pull(&c->jitter, c->audiobuf, TICK);
-    fx38_audio_rx(c->fax, c->audiobuf, TICK);
+    uint8_t missing[TICK];
+    fx38_jitter_pull_marked(&c->jitter, c->audiobuf, missing, TICK);
+    fx38_audio_rx_marked(c->fax, c->audiobuf, missing, TICK);
     if (!c->is_done)
         fx38_audio_tick(c->fax, TICK);
 }
