@@ -215,6 +215,7 @@ struct fp_call {
     bool is_ready; /* ACK seen: counted in peer->up */
 
     uint64_t start_ns, end_ns, ending_ns; /* CLOCK_MONOTONIC */
+    uint64_t answered_ns;  /* UAC: the final answer to our INVITE came (setup latency) */
     uint64_t bye_tick;     /* --bye-after-pages: media tick to hang up at, 0 = not yet due */
     uint64_t deadline_ns;  /* --timeout */
     uint64_t cancel_at_ns; /* UAC --cancel-after, 0 = none */

@@ -737,8 +737,10 @@ percentile(const double *v, int n, double pct)
 static void
 print_summary(FILE *f, const struct fp_options *o, const struct fp_peer *p, int passed)
 {
-    double *d = calloc(o->calls > 0 ? (size_t)o->calls : 1, sizeof(*d));
-    int n = 0;
+    size_t cap = o->calls > 0 ? (size_t)o->calls : 1;
+    double *d = calloc(cap, sizeof(*d));
+    double *setup = calloc(cap, sizeof(*setup)); /* UAC: INVITE to its final answer, ms */
+    int n = 0, nsetup = 0;
     long pages = 0;
     for (int i = 0; i < o->calls; i++) {
         const struct fp_call *c = &p->calls[i];
@@ -746,21 +748,28 @@ print_summary(FILE *f, const struct fp_options *o, const struct fp_peer *p, int 
             continue;
         if (d)
             d[n++] = call_duration_s(c);
+        if (setup && c->answered_ns > c->start_ns)
+            setup[nsetup++] = (double)(c->answered_ns - c->start_ns) / 1e6;
         pages += c->m.is_done ? c->m.result.pages : 0;
     }
     if (d)
         qsort(d, (size_t)n, sizeof(*d), compare_double);
+    if (setup)
+        qsort(setup, (size_t)nsetup, sizeof(*setup), compare_double);
     fprintf(f,
             "{\"summary\": true, \"mode\": \"%s\", \"calls\": %d, \"started\": %d, \"ended\": %d, "
             "\"passed\": %d, \"failed\": %d, \"pages\": %ld, \"duration_p50\": %.3f, "
-            "\"duration_p99\": %.3f, \"max_concurrent\": %d, \"max_active\": %d, "
+            "\"duration_p99\": %.3f, \"setup_p50_ms\": %.2f, \"setup_p99_ms\": %.2f, "
+            "\"max_concurrent\": %d, \"max_active\": %d, "
             "\"rejected\": %d, \"elapsed_s\": %.3f, \"speed\": %d, \"seed\": %" PRIu64
             ", \"late_ticks\": %" PRIu64 ", \"max_late_ms\": %.1f, \"idle_timeout\": %s}\n",
             o->is_uas ? "uas" : "uac", o->calls, p->started, p->ended, passed, o->calls - passed,
-            pages, percentile(d, n, 50), percentile(d, n, 99), p->max_up, p->max_active,
-            p->rejected, (double)(p->finish_ns - p->begin_ns) / 1e9, o->speed, o->seed,
-            p->late_ticks, (double)p->max_late_ns / 1e6, p->is_idle_timeout ? "true" : "false");
+            pages, percentile(d, n, 50), percentile(d, n, 99), percentile(setup, nsetup, 50),
+            percentile(setup, nsetup, 99), p->max_up, p->max_active, p->rejected,
+            (double)(p->finish_ns - p->begin_ns) / 1e9, o->speed, o->seed, p->late_ticks,
+            (double)p->max_late_ns / 1e6, p->is_idle_timeout ? "true" : "false");
     free(d);
+    free(setup);
 }
 
 /* Let a load run have as many sockets as the hard limit allows. */

@@ -529,6 +529,8 @@ on_invite_response(struct fp_call *c, int status, const char *phrase, const sip_
         return;
     if (c->sip_status == 0)
         c->sip_status = status;
+    if (!c->answered_ns)
+        c->answered_ns = fp_now_ns();
     if (status >= 300) {
         if (c->is_cancelled && status == 487)
             call_reason(c, "cancelled (487)");
