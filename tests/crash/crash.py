@@ -599,7 +599,7 @@ class Peer:
     """faxpeer sending a document to the daemon; a thread reads its log and notes when the
     sender reached phase E with every page confirmed (MCF to the last page)."""
 
-    DONE = re.compile(r"call 1: fax sent: (.*) \((-?\d+)\), (\d+) pages")
+    DONE = re.compile(r"call 1: fax sent over \S+: (.*) \((-?\d+)\), (\d+) pages")
 
     def __init__(self, c, doc, timeout, speed=SPEED):
         self.argv = [c.faxpeer, "--speed", str(speed), "--seed", str(c.rng.randrange(1 << 30)),
