@@ -1066,10 +1066,13 @@ def case_rx_g711_pcma(f):
 def case_rx_g711_loss_jitter(f):
     """G.711 with 0.1 % random packet loss and 0..30 ms jitter both ways, ECM on: the lost
     audio is filled in (not fed as silence) and ECM resends what was damaged; every page
-    identical."""
+    identical. The loss pattern is fixed (seed 7: fed as silence, its losses failed the fax
+    between two faxpeers after 3 pages, before fill-in): a random seed would now and then drop a
+    packet inside the V.17 training of TCF, which spandsp 0.0.6 does not survive (it never
+    answers FTT, and takes the sender's repeated DCS for an unexpected message)."""
     receive_g711(f, f.doc("itutests_fine_mh.tif"),
                  ["--t38", "none", "--ecm", "--loss", "0.1", "--jitter", "30", "--impair",
-                  "both"])
+                  "both", "--seed", "7"])
 
 
 def drift(f, ppm):
