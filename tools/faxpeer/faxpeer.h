@@ -8,8 +8,9 @@
  *            after a switch or from the start, UDPTL (fx38_session)
  *   impair.c the impairment shim, on the packets of either transport
  *
- * DESIGN: one thread. su_root runs nua, the UDP sockets (registered with su_root) and one
- * timer that fires every 20 ms / --speed and runs, for every live call, the 20 ms media tick
+ * DESIGN: one thread. su_root runs nua and one timer that fires every 20 ms / --speed and
+ * reads the UDP sockets (an epoll set polled on the tick), then runs, for every live call,
+ * the 20 ms media tick
  * (fx38_tick, or jitter pull + fx38_audio_rx + fx38_audio_tick with 160 samples, ±--drift)
  * and the call's deadlines (answer delay, re-INVITE, CANCEL, timeout, hang-up after phase E).
  * Everything a call needs lives in its struct fp_call, in one array allocated at start
@@ -172,7 +173,6 @@ struct fp_audio {
 /* Media of one call: its UDP socket, its fax session (G.711, then maybe T.38), the shims. */
 struct fp_media {
     int fd;
-    int wait_index; /* su_root registration, -1 if none */
     uint16_t local_port;
     struct sockaddr_storage remote;
     socklen_t remote_len;
@@ -250,6 +250,7 @@ struct fp_peer {
     struct su_root_s *root;
     struct nua_s *nua;
     struct su_timer_s *timer;
+    int media_epfd; /* the calls' media sockets: polled on the tick, never waited on */
 
     struct fp_call *calls; /* opts->calls of them */
     struct fp_call *live;  /* started and not ended */
@@ -281,7 +282,7 @@ int fp_sip_run(struct fp_peer *peer);
 uint64_t fp_now_ns(void);
 
 /* Open the call's media socket on `addr` with an ephemeral port and set up the impairment
- * shims. Returns 0 or -errno. The socket is non-blocking; sip.c registers it with su_root. */
+ * shims. Returns 0 or -errno. The socket is non-blocking; sip.c adds it to the tick's epoll set. */
 int fp_media_open(struct fp_call *c, const char *addr);
 
 /* Audio (PCMU/PCMA) was negotiated: point the socket at the far end and start the G.711 fax
@@ -294,7 +295,7 @@ int fp_media_start_audio(struct fp_call *c, const struct ua_media_desc *desc);
  * (its phase E is not the call's result). Returns 0 or -errno (bad address, bad document). */
 int fp_media_start_t38(struct fp_call *c, const struct ua_media_desc *desc);
 
-/* The socket is readable: read every datagram waiting. */
+/* The socket is readable (the tick's poll says so): read every datagram waiting. */
 void fp_media_on_readable(struct fp_call *c);
 
 /* One 20 ms media tick (only calls with a running session do anything). */

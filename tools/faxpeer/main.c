@@ -805,7 +805,6 @@ main(int argc, char **argv)
     for (int i = 0; i < opts.calls; i++) {
         peer.calls[i] = (struct fp_call){.peer = &peer, .index = i + 1};
         peer.calls[i].m.fd = -1;
-        peer.calls[i].m.wait_index = -1;
     }
 
     int r = fp_sip_run(&peer);

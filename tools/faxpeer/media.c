@@ -247,7 +247,6 @@ fp_media_open(struct fp_call *c, const char *addr)
     socklen_t len;
 
     m->fd = -1;
-    m->wait_index = -1;
     m->codec = "";
     int r = make_sockaddr(addr, 0, &ss, &len);
     if (r < 0)
@@ -561,11 +560,6 @@ fp_media_tick(struct fp_call *c)
     struct fp_media *m = &c->m;
     if (!m->fax && !m->audio.fax)
         return;
-    /* G.711 plays out on a fixed schedule: when this tick runs late (a catch-up tick, or a
-     * busy machine at --speed 10, where 6 ms of real time is the whole 60 ms buffer), the
-     * packets that came meanwhile must be in the jitter buffer before it is pulled. */
-    if (m->audio.fax)
-        fp_media_on_readable(c);
     m->ticks++;
     uint64_t now = media_now_ms(m);
     /* Delayed incoming packets due by now, then the engine (which may send), then delayed
