@@ -5,7 +5,7 @@
  *   spandsp  two raw fax_state_t exchanging 16-bit linear samples (the baseline, 1.00)
  *   chan     fx38_audio endpoints behind the server's per-packet and per-tick path (RTP
  *            parse, jitter buffer, fx38_audio, packetizing, RTP build), packets in memory
- *   udp      the same, the packets through loopback UDP sockets (sendto / recvmmsg)
+ *   udp      the same, the packets through loopback UDP sockets (sendto / epoll + recv)
  *
  * DESIGN: CPU is CLOCK_THREAD_CPUTIME_ID read once between the sender's and the receiver's
  * work of each tick, and once after, so each side's interval holds one clock read's worth of
@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +169,8 @@ raw_new(struct raw_end *e, const struct fx38_fax *f)
         t30_set_tx_file(t30, f->file, f->first_page, f->last_page);
     else
         t30_set_rx_file(t30, f->file, -1);
+    if (f->direction != FX38_SEND)
+        t30_set_rx_encoding(t30, T4_COMPRESSION_ITU_T4_1D); /* as t30setup.c: MH spool file */
     t30_set_phase_e_handler(t30, raw_phase_e, e);
     return 0;
 }
@@ -255,7 +258,7 @@ struct chan {
     uint8_t txbuf[FX38_RTP_HEADER_LEN + FRAME];
     /* transport: a queue each way (chan), or a socket and the peer's address (udp) */
     struct queue *in, *outq;
-    int fd;
+    int fd, epfd; /* udp: the socket, and an epoll set holding it */
     struct sockaddr_in peer;
     struct fx38_result result;
     bool is_done;
@@ -330,8 +333,8 @@ rx_rtp(struct chan *c, const uint8_t *pkt, size_t len)
         c->errors++;
 }
 
-/* One endpoint's tick, as media.c on_tick runs it: the packets that arrived (drain_socket:
- * one recvmmsg), then the audio. A finished channel is skipped, as the server does. */
+/* One endpoint's tick, as media.c on_tick runs it: the packets that arrived (drain_ready:
+ * recv), then the audio. A finished channel is skipped, as the server does. */
 static void
 chan_step(struct chan *c)
 {
@@ -342,20 +345,18 @@ chan_step(struct chan *c)
             rx_rtp(c, c->in->pkt[i], c->in->len[i]);
         c->in->n = 0;
     } else {
-        /* One call takes what is waiting (one packet a tick, usually); a full batch means
-         * there may be more. */
-        enum { BATCH = 8 };
-        static uint8_t bufs[BATCH][2048];
-        struct iovec iov[BATCH];
-        struct mmsghdr msg[BATCH];
-        for (int i = 0; i < BATCH; i++) {
-            iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};
-            msg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
-        }
-        for (int n = BATCH; n == BATCH && !c->is_done;) {
-            n = recvmmsg(c->fd, msg, BATCH, MSG_DONTWAIT, NULL);
-            for (int i = 0; i < n && !c->is_done; i++)
-                rx_rtp(c, bufs[i], msg[i].msg_len);
+        /* As media.c's drain_ready: the epoll set names the socket while something waits,
+         * and each round reads one datagram. The set holds this socket alone, so both its
+         * epoll_wait calls (one that names it, one that finds nothing) are charged to this
+         * channel; in the server one call serves every socket of the worker. */
+        struct epoll_event ev;
+        for (int round = 0; round < 128 && !c->is_done; round++) {
+            if (epoll_wait(c->epfd, &ev, 1, 0) != 1)
+                break;
+            ssize_t n = recv(c->fd, c->rxbuf, sizeof(c->rxbuf), MSG_DONTWAIT);
+            if (n < 0)
+                break;
+            rx_rtp(c, c->rxbuf, (size_t)n);
         }
     }
     uint8_t missing[TICK];
@@ -401,8 +402,8 @@ run_chan(const char *src, const char *dst, bool is_udp, struct outcome *o)
 {
     static struct chan a, b;
     static struct queue ab, ba;
-    a = (struct chan){.fd = -1};
-    b = (struct chan){.fd = -1};
+    a = (struct chan){.fd = -1, .epfd = -1};
+    b = (struct chan){.fd = -1, .epfd = -1};
     ab = (struct queue){0};
     ba = (struct queue){0};
     struct fx38_fax ftx, frx;
@@ -412,6 +413,13 @@ run_chan(const char *src, const char *dst, bool is_udp, struct outcome *o)
         a.fd = open_socket(&b.peer);
         b.fd = a.fd >= 0 ? open_socket(&a.peer) : a.fd;
         err = b.fd < 0 ? b.fd : 0;
+        for (int i = 0; i < 2 && err == 0; i++) {
+            struct chan *c = i ? &b : &a;
+            struct epoll_event ev = {.events = EPOLLIN};
+            c->epfd = epoll_create1(EPOLL_CLOEXEC);
+            if (c->epfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+                err = -errno;
+        }
     } else {
         a.outq = b.in = &ab;
         b.outq = a.in = &ba;
@@ -449,6 +457,10 @@ run_chan(const char *src, const char *dst, bool is_udp, struct outcome *o)
         close(a.fd);
     if (b.fd >= 0)
         close(b.fd);
+    if (a.epfd >= 0)
+        close(a.epfd);
+    if (b.epfd >= 0)
+        close(b.epfd);
     return err;
 }
 

@@ -11,7 +11,7 @@
  *            parameters
  *   tick     first what arrived since the last tick, on the sockets an epoll set (polled,
  *            never waited on: one wake-up a tick per worker) says are readable, read with
- *            recvmmsg(): T.38 into
+ *            recv(), a datagram per socket and round: T.38 into
  *            fx38_rx_udptl(), RTP parsed and its G.711 into the jitter buffer. Then the
  *            samples really elapsed: audio is pulled from the jitter buffer into the
  *            fax modems, then the session runs (fx38_tick / fx38_audio_tick) and what it
@@ -46,9 +46,8 @@
 
 #define SAMPLE_RATE 8000
 #define MAX_TICK_SAMPLES (8 * SAMPLE_RATE) /* after a stall, don't fire every timer at once */
-#define RX_BATCH 8                         /* datagrams one recvmmsg() takes */
-#define RX_BATCHES 16   /* recvmmsg() calls per channel and tick at most: 128 datagrams */
-#define READY_BATCH 256 /* readable sockets one epoll_wait() returns */
+#define READY_BATCH 256                    /* readable sockets one epoll_wait() returns */
+#define READY_ROUNDS 64 /* epoll_wait() calls a tick at most: a datagram per socket each */
 #define MAX_FRAME 480   /* samples in an RTP packet we send: ptime 60 at most */
 
 /* A channel's G.711 half, allocated when its audio session starts (a T.38 channel has
@@ -89,10 +88,7 @@ struct media_worker {
     uint64_t last_tick_ns;
     uint64_t sample_rem; /* sample-ns not yet turned into whole samples */
     struct media_chan *chans;
-    /* recvmmsg(): one system call takes every datagram waiting (usually one) */
-    struct mmsghdr rxmsg[RX_BATCH];
-    struct iovec rxiov[RX_BATCH];
-    uint8_t rxbuf[RX_BATCH][2048];
+    uint8_t rxbuf[2048]; /* the datagram being read */
     uint8_t txbuf[FX38_RTP_HEADER_LEN + MAX_FRAME + FX38_SRTP_TRAILER_ROOM];
     uint8_t audiobuf[MAX_TICK_SAMPLES]; /* one tick's audio out of a jitter buffer */
     uint8_t missing[MAX_TICK_SAMPLES];  /* and which of its samples never came */
@@ -562,44 +558,47 @@ rx_rtp(struct media_chan *c, uint8_t *pkt, size_t len)
         c->rx_bad++; /* over 60 ms in one packet */
 }
 
-/* Everything that arrived on c's (readable) socket since the last tick, at one recvmmsg()
- * per RX_BATCH datagrams: at 50 packets/s that is one call a tick. After phase E what comes
- * is read and dropped, or the socket would stay readable. */
+/* One datagram from c's (readable) socket. After phase E what comes is read and dropped, or
+ * the socket would stay readable. */
 static void
-drain_socket(struct media_worker *w, struct media_chan *c)
+read_one(struct media_worker *w, struct media_chan *c)
 {
-    for (int batch = 0; batch < RX_BATCHES; batch++) {
-        int n = recvmmsg(c->fd, w->rxmsg, RX_BATCH, MSG_DONTWAIT, NULL);
-        /* n < 0: EAGAIN, or an ICMP error from an earlier send: nothing (more) to read. */
-        for (int i = 0; i < n && !c->is_fax_done; i++) {
-            uint8_t *pkt = w->rxbuf[i];
-            size_t len = w->rxmsg[i].msg_len;
-            if (c->fax) {
-                if (fx38_rx_udptl(c->fax, pkt, len) < 0)
-                    c->rx_bad++; /* also the far end's last RTP packets after a switch */
-            } else if (c->audio) {
-                rx_rtp(c, pkt, len);
-            } else {
-                c->rx_early++; /* before the answer or the media: nothing to give it to */
-            }
-        }
-        if (n < RX_BATCH)
-            break;
+    ssize_t n = recv(c->fd, w->rxbuf, sizeof(w->rxbuf), MSG_DONTWAIT | MSG_TRUNC);
+    /* n < 0: EAGAIN, or an ICMP error from an earlier send: nothing to read. */
+    if (n < 0 || c->is_fax_done)
+        return;
+    if ((size_t)n > sizeof(w->rxbuf)) {
+        c->rx_bad++; /* larger than any UDPTL or RTP packet we accept */
+        return;
+    }
+    if (c->fax) {
+        if (fx38_rx_udptl(c->fax, w->rxbuf, (size_t)n) < 0)
+            c->rx_bad++; /* also the far end's last RTP packets after a switch */
+    } else if (c->audio) {
+        rx_rtp(c, w->rxbuf, (size_t)n);
+    } else {
+        c->rx_early++; /* before the answer or the media: nothing to give it to */
     }
 }
 
 /* Sockets are read on the tick, not as they become readable: the worker wakes once a tick,
  * not once a packet, and the kernel's ready list (an epoll set polled with timeout 0) names
  * the sockets with something to read, so an idle T.38 channel costs no system call. Fax
- * needs no lower latency: the jitter buffer holds 60 ms, T.38 tolerates far more. */
+ * needs no lower latency: the jitter buffer holds 60 ms, T.38 tolerates far more.
+ *
+ * Each round reads one datagram from every socket the set names; the set is level-
+ * triggered, so a socket with more waiting is named again in the next round, and the
+ * rounds end when none is. At one packet a channel and tick, the usual case, that is one
+ * recv() a datagram and no call that finds nothing (recvmmsg() cost more here: it copies
+ * a message header for each datagram and for the attempt that finds the queue empty). */
 static void
 drain_ready(struct media_worker *w)
 {
-    for (int round = 0; round < 64; round++) {
+    for (int round = 0; round < READY_ROUNDS; round++) {
         int n = epoll_wait(w->sock_epfd, w->ready, READY_BATCH, 0);
         for (int i = 0; i < n; i++)
-            drain_socket(w, w->ready[i].data.ptr);
-        if (n < READY_BATCH)
+            read_one(w, w->ready[i].data.ptr);
+        if (n <= 0)
             break;
     }
 }
@@ -734,10 +733,6 @@ worker_init(struct media_worker *w, int index, const struct media_options *opts,
     w->sock_epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->sock_epfd < 0)
         return -errno;
-    for (int i = 0; i < RX_BATCH; i++) {
-        w->rxiov[i] = (struct iovec){.iov_base = w->rxbuf[i], .iov_len = sizeof(w->rxbuf[i])};
-        w->rxmsg[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &w->rxiov[i], .msg_iovlen = 1}};
-    }
     w->opts = opts;
     w->reply_q = reply_q;
     w->loop = loop_new((size_t)opts->max_channels * 4 + 64);

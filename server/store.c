@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #define STORE_QUEUE 4096
 #define RESCAN_NS (5 * 1000000000ull)
 #define PURGE_AGE_S 3600
+#define STORE_NICE 10 /* added to the daemon's nice value for this thread */
 
 enum store_cmd { STORE_CMD_RECORD = 1, STORE_CMD_PROGRESS, STORE_CMD_STOP };
 
@@ -500,6 +502,16 @@ store_main(void *arg)
 {
     struct store *st = arg;
     (void)pthread_setname_np(pthread_self(), "store");
+    /* Ingest (decode, canonicalise, fsync) is throughput work; the media ticks are not. At
+     * a lower priority this thread yields its CPU at once when a media thread wakes for its
+     * tick, instead of sharing it in slices that make the tick late. Nice is per thread on
+     * Linux; renderers this thread starts inherit it. */
+    id_t tid = (id_t)gettid();
+    errno = 0;
+    int prio = getpriority(PRIO_PROCESS, tid); /* -1 is also a valid nice value */
+    if (errno == 0 &&
+        setpriority(PRIO_PROCESS, tid, prio + STORE_NICE > 19 ? 19 : prio + STORE_NICE) < 0)
+        log_debug("store: setpriority: %s", strerror(errno));
     /* Tmp files of puts a crash interrupted: only this thread writes the archive, and it has
      * not started yet. Then the faxes left from before a restart (listed by store_start),
      * before any new one ends. */
