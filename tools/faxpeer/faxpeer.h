@@ -295,7 +295,7 @@ int fp_media_start_audio(struct fp_call *c, const struct ua_media_desc *desc);
  * (its phase E is not the call's result). Returns 0 or -errno (bad address, bad document). */
 int fp_media_start_t38(struct fp_call *c, const struct ua_media_desc *desc);
 
-/* The socket is readable (the tick's poll says so): read every datagram waiting. */
+/* The socket is readable (the tick's poll says so): read one datagram. */
 void fp_media_on_readable(struct fp_call *c);
 
 /* One 20 ms media tick (only calls with a running session do anything). */

@@ -33,7 +33,6 @@
 
 #include "log.h"
 
-#define RX_BATCH 64 /* datagrams read per wakeup before giving other sockets a turn */
 #define PPM 1000000 /* parts per million, the unit of --drift and of the sample fraction */
 
 uint64_t
@@ -281,27 +280,27 @@ fp_media_on_readable(struct fp_call *c)
     struct fp_media *m = &c->m;
     uint8_t buf[2048];
 
-    for (int i = 0; i < RX_BATCH && m->fd >= 0; i++) {
-        ssize_t n = recv(m->fd, buf, sizeof(buf), MSG_TRUNC);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                log_debug("call %d: recv: %s", c->index, strerror(errno));
-            return;
-        }
-        m->rx_datagrams++;
-        /* The far end must honour the T38FaxMaxDatagram we announced (T.38 Annex D.2.3). */
-        if (m->fax && n > c->peer->opts->max_datagram)
-            m->rx_oversize++;
-        if ((size_t)n > sizeof(buf))
-            continue; /* truncated: nothing sane to decode */
-        if (!m->fax && !m->audio.fax) {
-            /* The far end started its session first (it answered, or it sent the 200 we are
-             * still processing): keep the first few packets for ours. */
-            keep_early(m, buf, (size_t)n);
-            continue;
-        }
-        fp_impair_push(&m->in, buf, (size_t)n, media_now_ms(m));
+    if (m->fd < 0)
+        return;
+    ssize_t n = recv(m->fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            log_debug("call %d: recv: %s", c->index, strerror(errno));
+        return;
     }
+    m->rx_datagrams++;
+    /* The far end must honour the T38FaxMaxDatagram we announced (T.38 Annex D.2.3). */
+    if (m->fax && n > c->peer->opts->max_datagram)
+        m->rx_oversize++;
+    if ((size_t)n > sizeof(buf))
+        return; /* truncated: nothing sane to decode */
+    if (!m->fax && !m->audio.fax) {
+        /* The far end started its session first (it answered, or it sent the 200 we are
+         * still processing): keep the first few packets for ours. */
+        keep_early(m, buf, (size_t)n);
+        return;
+    }
+    fp_impair_push(&m->in, buf, (size_t)n, media_now_ms(m));
 }
 
 /* ---- the fax sessions ---- */

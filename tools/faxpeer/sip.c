@@ -52,7 +52,9 @@
 #include "log.h"
 
 #define SDP_BUF 4096
-#define MAX_CATCHUP_TICKS 50              /* more late ticks than this are skipped */
+#define READY_BATCH 256      /* readable sockets one epoll_wait() returns */
+#define READY_ROUNDS 64      /* epoll_wait() calls a tick at most: a datagram per socket each */
+#define MAX_CATCHUP_TICKS 50 /* more late ticks than this are skipped */
 #define ENDING_TIMEOUT_NS 40000000000ULL  /* BYE/CANCEL unanswered: nua gives up at 32 s */
 #define SHUTDOWN_TIMEOUT_NS 5000000000ULL /* nua_shutdown taking longer: just stop */
 #define NS_PER_MS 1000000ULL
@@ -807,12 +809,14 @@ begin_shutdown(struct fp_peer *p, uint64_t now)
 static void
 read_media(struct fp_peer *p)
 {
-    struct epoll_event ready[256];
-    for (int round = 0; round < 64; round++) {
-        int n = epoll_wait(p->media_epfd, ready, 256, 0);
+    /* As the daemon does (server/media.c drain_ready): each round reads one datagram from
+     * every socket the level-triggered set names, until none is named. */
+    struct epoll_event ready[READY_BATCH];
+    for (int round = 0; round < READY_ROUNDS; round++) {
+        int n = epoll_wait(p->media_epfd, ready, READY_BATCH, 0);
         for (int i = 0; i < n; i++)
             fp_media_on_readable(ready[i].data.ptr);
-        if (n < 256)
+        if (n <= 0)
             break;
     }
 }
